@@ -1,0 +1,3 @@
+using SparkAnomaly.Model;
+TorchRuntime.EnsureLoaded();
+Console.WriteLine(TorchRuntime.Describe());
