@@ -1,0 +1,103 @@
+namespace SparkAnomaly.Data;
+
+/// <summary>How each channel is scaled before it reaches the model.</summary>
+public enum NormalisationKind
+{
+    /// <summary>(x - mean) / std per channel.</summary>
+    ZScore,
+
+    /// <summary>(x - min) / (max - min) per channel.</summary>
+    MinMax,
+}
+
+/// <summary>
+/// Per-channel affine scaling, fitted on trainable rows only and stored in the model file, so that
+/// scoring applies exactly what training saw. Constant channels get scale 1 (no division by zero).
+/// </summary>
+public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float[] Offset, float[] Scale)
+{
+    /// <summary>Fits on every row that may be trained on (<see cref="Series.IsTrainable"/>).</summary>
+    public static Normaliser Fit(SeriesSet data, NormalisationKind kind = NormalisationKind.ZScore)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int f = data.Channels;
+        var count = 0L;
+        var sum = new double[f];
+        var sumSq = new double[f];
+        var min = Enumerable.Repeat(double.PositiveInfinity, f).ToArray();
+        var max = Enumerable.Repeat(double.NegativeInfinity, f).ToArray();
+        foreach (var s in data.Series)
+        {
+            for (int r = 0; r < s.Length; r++)
+            {
+                if (!s.IsTrainable(r))
+                {
+                    continue;
+                }
+                count++;
+                var row = s.Rows(r, 1);
+                for (int c = 0; c < f; c++)
+                {
+                    double v = row[c];
+                    sum[c] += v;
+                    sumSq[c] += v * v;
+                    min[c] = Math.Min(min[c], v);
+                    max[c] = Math.Max(max[c], v);
+                }
+            }
+        }
+        if (count == 0)
+        {
+            throw new SparkAnomalyException($"'{data.Source}' has no trainable rows (every row has split=test): nothing to fit the normaliser on. Mark some rows split=train or leave the split column empty.");
+        }
+        var offset = new float[f];
+        var scale = new float[f];
+        for (int c = 0; c < f; c++)
+        {
+            double spread;
+            if (kind == NormalisationKind.ZScore)
+            {
+                double mean = sum[c] / count;
+                offset[c] = (float)mean;
+                spread = Math.Sqrt(Math.Max(0, sumSq[c] / count - mean * mean));
+            }
+            else
+            {
+                offset[c] = (float)min[c];
+                spread = max[c] - min[c];
+            }
+            // A constant channel carries no information in training; scale 1 keeps it finite at scoring.
+            scale[c] = spread > 1e-12 * Math.Max(1, Math.Abs(offset[c])) ? (float)spread : 1f;
+        }
+        return new Normaliser(kind, data.ChannelNames.ToArray(), offset, scale);
+    }
+
+    /// <summary>Scales row-major values in place.</summary>
+    public void ApplyInPlace(Span<float> rowMajor)
+    {
+        int f = Offset.Length;
+        for (int i = 0; i < rowMajor.Length; i++)
+        {
+            int c = i % f;
+            rowMajor[i] = (rowMajor[i] - Offset[c]) / Scale[c];
+        }
+    }
+
+    /// <summary>A new set with normalised copies of the values; the input is left untouched.</summary>
+    public SeriesSet Apply(SeriesSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Channels != Channels.Length || !data.ChannelNames.SequenceEqual(Channels))
+        {
+            throw new SparkAnomalyException(
+                $"'{data.Source}' has channels [{string.Join(", ", data.ChannelNames)}] but the model was trained on [{string.Join(", ", Channels)}]. Select the same channels (--channels) in the same order.");
+        }
+        var series = data.Series.Select(s =>
+        {
+            var values = (float[])s.Values.Clone();
+            ApplyInPlace(values);
+            return new Series(s.Id, s.Timestamps, values, s.Channels, s.Labels, s.Splits);
+        }).ToList();
+        return new SeriesSet(series, data.ChannelNames, data.TimestampKind, data.Source);
+    }
+}
