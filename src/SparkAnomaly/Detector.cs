@@ -1,0 +1,118 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using SparkAnomaly.Data;
+using SparkAnomaly.Scoring;
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly;
+
+/// <summary>Options of a training run that do not change its result.</summary>
+public sealed record TrainRunOptions
+{
+    /// <summary>Checkpoint file, written atomically every <c>checkpointEvery</c> rounds.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Continue from <see cref="CheckpointPath"/> if it exists.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Faults to inject into worker tasks (tests, soak runs, the CLI's --inject-fault).</summary>
+    public IReadOnlyList<Fault>? Faults { get; init; }
+
+    public Action<RoundStats>? OnRound { get; init; }
+
+    public Action<int>? OnCheckpoint { get; init; }
+}
+
+/// <summary>A finished training run: the model, and how the run went.</summary>
+public sealed record TrainRun(TrainedModel Model, TrainingOutcome Outcome, IReadOnlyList<string> ShardPlan, long TrainingWindows, double Seconds);
+
+/// <summary>
+/// The library in one place, one call per step, for programs and notebooks:
+/// <code>
+/// var data = DataReader.Read("sensors.parquet");
+/// var run = Detector.Train(data, new TrainingConfig { Workers = 2, Rounds = 40 });
+/// var scores = Detector.Score(run.Model, data, out _);
+/// </code>
+/// </summary>
+public static class Detector
+{
+    public static string LibraryVersion =>
+        typeof(Detector).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
+
+    /// <summary>
+    /// Fits the normaliser on trainable rows, shards the windows across <c>workers</c> local replicas,
+    /// trains with parameter averaging, then fits the threshold on the training-period scores.
+    /// </summary>
+    public static TrainRun Train(SeriesSet data, TrainingConfig config, TrainRunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var thresholdSpec = ThresholdSpec.Parse(config.Threshold);
+        options ??= new TrainRunOptions();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var normaliser = Normaliser.Fit(data, config.Normalisation);
+        var normalised = normaliser.Apply(data);
+        var shards = ShardPlanner.Split(normalised.Series, config.Workers, config.WindowLength, config.Stride, config.Repartition);
+        var modelConfig = config.ModelFor(data.Channels);
+        TrainingOutcome outcome;
+        using (var cluster = new LocalCluster(shards, options.Faults))
+        {
+            var master = new ParameterAveragingMaster(config, modelConfig, cluster, shards.Select(s => (long)s.WindowCount).ToArray(), new MasterOptions
+            {
+                CheckpointPath = options.CheckpointPath,
+                Resume = options.Resume,
+                OnRound = options.OnRound,
+                OnCheckpoint = options.OnCheckpoint,
+            });
+            outcome = master.Run(cancellationToken);
+        }
+        long windows = shards.Sum(s => (long)s.WindowCount);
+        var provenance = new TrainingProvenance
+        {
+            LibraryVersion = LibraryVersion,
+            DataSource = data.Source,
+            DataFingerprint = Fingerprint(data),
+            Seed = config.Seed,
+            Rounds = outcome.TotalRounds,
+            Workers = config.Workers,
+            TrainingWindows = windows,
+            FinalLoss = outcome.Rounds.Count > 0 ? outcome.Rounds[^1].Loss : double.NaN,
+            CreatedUtc = DateTime.UtcNow.ToString("O"),
+            ConfigJson = config.ToJson(),
+        };
+        var model = new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0), provenance);
+        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
+        return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Scores every series at every time step; series shorter than the window are listed in <paramref name="skipped"/>.</summary>
+    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped) =>
+        Scorer.Score(model, data, out skipped);
+
+    /// <summary>The threshold rule applied to the per-step scores of the trainable rows.</summary>
+    public static ThresholdInfo FitThreshold(TrainedModel model, SeriesSet data, ThresholdSpec spec, string method)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var trainable = data.Series.Where(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable) && s.Length >= model.Model.WindowLength).ToList();
+        var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
+        var scored = Scorer.Score(model, subset, out _);
+        var scores = scored.SelectMany(s => Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable).Select(r => s.Score[r])).ToArray();
+        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length);
+    }
+
+    /// <summary>A checksum of ids, timestamps and values: two runs on the same data have the same fingerprint.</summary>
+    public static string Fingerprint(SeriesSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ulong h = Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(string.Join("\u001f", data.ChannelNames)));
+        foreach (var s in data.Series)
+        {
+            h = Hashing.Mix(h, (long)Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(s.Id)),
+                (long)Hashing.Checksum(MemoryMarshal.AsBytes(s.Timestamps.AsSpan())),
+                (long)Hashing.Checksum(MemoryMarshal.AsBytes(s.Values.AsSpan())));
+        }
+        return h.ToString("x16");
+    }
+}

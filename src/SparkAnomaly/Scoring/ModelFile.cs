@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Parquet;
+using Parquet.Schema;
+using SparkAnomaly.Data;
+using SparkAnomaly.Model;
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly.Scoring;
+
+/// <summary>
+/// <c>model.parquet</c>: one row per parameter value — columns <c>tensor</c> (string), <c>shape</c>
+/// (string, e.g. "256x8"), <c>index</c> (int32, row-major position in the tensor), <c>value</c> (float) —
+/// so Spark, DuckDB and pandas read it with no code of ours. Key-value metadata holds the model shape,
+/// normaliser, threshold, provenance and a checksum of the values, as JSON under <c>sparkanomaly.*</c>.
+/// Loading treats the file as untrusted: it parses JSON into fixed records only, checks every declared
+/// size against sane limits and against the model shape before allocating, and verifies the checksum.
+/// </summary>
+public static class ModelFile
+{
+    public const string FormatVersion = "1";
+    private const string Prefix = "sparkanomaly.";
+
+    /// <summary>Largest model accepted (values), far above any LSTM-VAE this library builds by default.</summary>
+    public const long MaxParameters = 64L * 1024 * 1024;
+
+    private static readonly DataField<string> s_tensor = new("tensor");
+    private static readonly DataField<string> s_shape = new("shape");
+    private static readonly DataField<int> s_index = new("index");
+    private static readonly DataField<float> s_value = new("value");
+
+    public static void Save(TrainedModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var shapes = ParameterShapes(model.Model);
+        int n = model.Parameters.Length;
+        var tensors = new string[n];
+        var shapeText = new string[n];
+        var index = new int[n];
+        int offset = 0;
+        foreach (var (name, shape) in shapes)
+        {
+            string s = string.Join("x", shape);
+            long size = shape.Aggregate(1L, (a, b) => a * b);
+            for (int i = 0; i < size; i++, offset++)
+            {
+                tensors[offset] = name;
+                shapeText[offset] = s;
+                index[offset] = i;
+            }
+        }
+        var metadata = new Dictionary<string, string>
+        {
+            [Prefix + "format_version"] = FormatVersion,
+            [Prefix + "model"] = JsonSerializer.Serialize(model.Model),
+            [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser),
+            [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold),
+            [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance),
+            [Prefix + "checksum"] = Checksum(model.Parameters),
+        };
+        AtomicFile.Write(path, stream => WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult());
+    }
+
+    private static async Task WriteAsync(Stream stream, Dictionary<string, string> metadata, string[] tensors, string[] shapes, int[] index, float[] values)
+    {
+        await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(s_tensor, s_shape, s_index, s_value), stream);
+        writer.CustomMetadata = metadata;
+        using var rg = writer.CreateRowGroup();
+        await rg.WriteAsync(s_tensor, tensors);
+        await rg.WriteAsync(s_shape, shapes);
+        await rg.WriteAsync<int>(s_index, index);
+        await rg.WriteAsync<float>(s_value, values);
+    }
+
+    public static TrainedModel Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new SparkAnomalyException($"model '{path}' is a directory; pass the model.parquet file inside it.");
+        }
+        if (!File.Exists(path))
+        {
+            throw new SparkAnomalyException($"model file '{path}' does not exist. Pass the model.parquet written by 'sparkanomaly train'.");
+        }
+        try
+        {
+            return LoadAsync(path).GetAwaiter().GetResult();
+        }
+        catch (SparkAnomalyException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
+        {
+            throw new SparkAnomalyException($"model file '{path}' is not a readable Parquet model ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a model.parquet written by 'sparkanomaly train'.", e);
+        }
+    }
+
+    private static async Task<TrainedModel> LoadAsync(string path)
+    {
+        await using var fs = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(fs);
+        var meta = reader.CustomMetadata ?? new Dictionary<string, string>();
+        string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
+            : throw new SparkAnomalyException($"model file '{path}' has no '{Prefix}{key}' metadata: it was not written by SparkAnomaly. Pass a model.parquet written by 'sparkanomaly train'.");
+        string version = Need("format_version");
+        if (version != FormatVersion)
+        {
+            throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads version {FormatVersion}. Use the SparkAnomaly version that wrote it, or retrain.");
+        }
+        var model = Deserialize<ModelConfig>(Need("model"), path, "model");
+        model.Validate();
+        var normaliser = Deserialize<Normaliser>(Need("normaliser"), path, "normaliser");
+        var threshold = Deserialize<ThresholdInfo>(Need("threshold"), path, "threshold");
+        var provenance = Deserialize<TrainingProvenance>(Need("provenance"), path, "provenance");
+        string checksum = Need("checksum");
+
+        long expected = ParameterShapes(model).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
+        long rows = Enumerable.Range(0, reader.RowGroupCount).Sum(i => reader.OpenRowGroupReader(i).RowCount);
+        if (expected > MaxParameters || rows != expected)
+        {
+            throw new SparkAnomalyException($"model file '{path}' holds {rows} parameter values but its model shape needs {expected}: the file is damaged or was edited. Retrain or restore it.");
+        }
+        var values = new float[expected];
+        int offset = 0;
+        var valueField = reader.Schema.DataFields.FirstOrDefault(f => f.Name == s_value.Name)
+            ?? throw new SparkAnomalyException($"model file '{path}' has no 'value' column. Pass a model.parquet written by 'sparkanomaly train'.");
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            int count = checked((int)rg.RowCount);
+            await rg.ReadAsync<float>(valueField, values.AsMemory(offset, count));
+            offset += count;
+        }
+        if (Checksum(values) != checksum)
+        {
+            throw new SparkAnomalyException($"model file '{path}' fails its checksum: its parameter values were corrupted or changed. Retrain or restore the file.");
+        }
+        return Checked(new TrainedModel(model, normaliser, values, threshold, provenance), path);
+    }
+
+    /// <summary>Cross-checks the parts of a model against each other.</summary>
+    internal static TrainedModel Checked(TrainedModel m, string source)
+    {
+        m.Model.Validate();
+        var n = m.Normaliser;
+        if (n.Channels is null || n.Offset is null || n.Scale is null || n.Channels.Length != m.Model.Channels || n.Offset.Length != m.Model.Channels || n.Scale.Length != m.Model.Channels
+            || n.Offset.Any(v => !float.IsFinite(v)) || n.Scale.Any(v => !float.IsFinite(v) || v <= 0))
+        {
+            throw new SparkAnomalyException($"{source}: the normaliser does not fit a model of {m.Model.Channels} channels or holds invalid values. Retrain the model.");
+        }
+        long expected = ParameterShapes(m.Model).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
+        if (m.Parameters.Length != expected || m.Parameters.Any(v => !float.IsFinite(v)))
+        {
+            throw new SparkAnomalyException($"{source}: {m.Parameters.Length} parameter values for a model needing {expected}, or non-finite values. Retrain the model.");
+        }
+        if (m.Threshold is null || !double.IsFinite(m.Threshold.Value))
+        {
+            throw new SparkAnomalyException($"{source}: the threshold is missing or not finite. Retrain the model.");
+        }
+        return m;
+    }
+
+    internal static T Deserialize<T>(string json, string source, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new SparkAnomalyException($"{source}: its {what} metadata is not valid ({e.Message.Split(" Path:")[0]}). Retrain or restore the model file.", e);
+        }
+    }
+
+    /// <summary>Names and shapes of the LSTM-VAE's parameters, in flattening order, computed without building the model.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> ParameterShapes(ModelConfig m)
+    {
+        long h4 = 4L * m.HiddenSize;
+        return new (string, long[])[]
+        {
+            ("enc.weight_ih_l0", new[] { h4, m.Channels }), ("enc.weight_hh_l0", new[] { h4, m.HiddenSize }),
+            ("enc.bias_ih_l0", new[] { h4 }), ("enc.bias_hh_l0", new[] { h4 }),
+            ("mu.weight", new long[] { m.LatentSize, m.HiddenSize }), ("mu.bias", new long[] { m.LatentSize }),
+            ("logvar.weight", new long[] { m.LatentSize, m.HiddenSize }), ("logvar.bias", new long[] { m.LatentSize }),
+            ("dec.weight_ih_l0", new[] { h4, m.LatentSize }), ("dec.weight_hh_l0", new[] { h4, m.HiddenSize }),
+            ("dec.bias_ih_l0", new[] { h4 }), ("dec.bias_hh_l0", new[] { h4 }),
+            ("out.weight", new long[] { m.Channels, m.HiddenSize }), ("out.bias", new long[] { m.Channels }),
+        };
+    }
+
+    private static string Checksum(float[] values) =>
+        Hashing.Checksum(MemoryMarshal.AsBytes(values.AsSpan())).ToString("x16", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using SparkAnomaly.Data;
+using SparkAnomaly.Model;
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly.Scoring;
+
+/// <summary>The decision threshold stored with a model: its rule and value, fitted on training-period scores.</summary>
+public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps);
+
+/// <summary>Where a model came from: enough to tell two models apart and to reproduce one.</summary>
+public sealed record TrainingProvenance
+{
+    public required string LibraryVersion { get; init; }
+    public required string DataSource { get; init; }
+    public required string DataFingerprint { get; init; }
+    public required long Seed { get; init; }
+    public required int Rounds { get; init; }
+    public required int Workers { get; init; }
+    public required long TrainingWindows { get; init; }
+    public required double FinalLoss { get; init; }
+    public required string CreatedUtc { get; init; }
+    public required string ConfigJson { get; init; }
+}
+
+/// <summary>
+/// A trained detector: LSTM-VAE parameters, the normaliser and threshold it must be used with, and its
+/// provenance. Saved as <c>model.parquet</c> (<see cref="ModelFile"/>), or as bytes for a broadcast.
+/// </summary>
+public sealed class TrainedModel
+{
+    public TrainedModel(ModelConfig model, Normaliser normaliser, float[] parameters, ThresholdInfo threshold, TrainingProvenance provenance)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(normaliser);
+        ArgumentNullException.ThrowIfNull(parameters);
+        Model = model;
+        Normaliser = normaliser;
+        Parameters = parameters;
+        Threshold = threshold;
+        Provenance = provenance;
+    }
+
+    public ModelConfig Model { get; }
+
+    public Normaliser Normaliser { get; }
+
+    public float[] Parameters { get; }
+
+    public ThresholdInfo Threshold { get; }
+
+    public TrainingProvenance Provenance { get; }
+
+    /// <summary>Identifies this exact model (checksum of parameters and settings) in score rows.</summary>
+    public string ModelId => $"{Hashing.Checksum(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Parameters.AsSpan())) ^ Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(MetadataJson())):x16}";
+
+    public TrainedModel WithThreshold(ThresholdInfo threshold) => new(Model, Normaliser, Parameters, threshold, Provenance);
+
+    internal string MetadataJson() => JsonSerializer.Serialize(new { Model, Normaliser, Threshold, Provenance });
+
+    /// <summary>Compact binary form for broadcasting to workers: metadata JSON + parameters, checksummed.</summary>
+    public byte[] ToBytes()
+    {
+        var w = new WorkerPayload.PayloadWriter(1024 + 4 * Parameters.Length);
+        w.Bytes("SAMB"u8);
+        w.U16(1);
+        w.Str(JsonSerializer.Serialize(Model));
+        w.Str(JsonSerializer.Serialize(Normaliser));
+        w.Str(JsonSerializer.Serialize(Threshold));
+        w.Str(JsonSerializer.Serialize(Provenance));
+        w.Floats(Parameters);
+        return w.Finish();
+    }
+
+    public static TrainedModel FromBytes(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var r = new WorkerPayload.PayloadReader(bytes, "model bytes");
+        r.Expect("SAMB"u8, 1);
+        var model = ModelFile.Deserialize<ModelConfig>(r.Str(), "model bytes", "model");
+        var normaliser = ModelFile.Deserialize<Normaliser>(r.Str(), "model bytes", "normaliser");
+        var threshold = ModelFile.Deserialize<ThresholdInfo>(r.Str(), "model bytes", "threshold");
+        var provenance = ModelFile.Deserialize<TrainingProvenance>(r.Str(), "model bytes", "provenance");
+        var parameters = r.Floats();
+        return ModelFile.Checked(new TrainedModel(model, normaliser, parameters, threshold, provenance), "model bytes");
+    }
+}

@@ -1,0 +1,136 @@
+using SparkAnomaly.Model;
+
+namespace SparkAnomaly.Training;
+
+/// <summary>
+/// Round checkpoints: parameters, updater state, data cursors, completed rounds and the config they
+/// belong to, in one binary file written to a temporary name, flushed and renamed, so a crash at any
+/// moment leaves the previous complete checkpoint or the new one, never a torn file.
+/// </summary>
+public static class Checkpoint
+{
+    private const ushort Version = 1;
+
+    public static void Write(string path, TrainingConfig config, ModelConfig model, ulong configHash, TrainingState state)
+    {
+        var w = new WorkerPayload.PayloadWriter(64 + 12 * state.Parameters.Length);
+        w.Bytes("SACK"u8);
+        w.U16(Version);
+        w.U64(configHash);
+        w.Str(config.ToJson());
+        w.Str(System.Text.Json.JsonSerializer.Serialize(model));
+        w.I32(state.CompletedRounds);
+        w.I32(state.Cursors.Length);
+        foreach (long c in state.Cursors)
+        {
+            w.I64(c);
+        }
+        w.Floats(state.Parameters);
+        w.I64(state.Updater.Step);
+        w.Floats(state.Updater.FirstMoment);
+        w.Floats(state.Updater.SecondMoment);
+        AtomicFile.WriteAllBytes(path, w.Finish());
+    }
+
+    public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (IOException e)
+        {
+            throw new SparkAnomalyException($"checkpoint '{path}' cannot be read: {e.Message}", e);
+        }
+        var r = new WorkerPayload.PayloadReader(bytes, $"checkpoint '{path}'");
+        r.Expect("SACK"u8, Version);
+        ulong hash = r.U64();
+        var saved = TrainingConfig.FromJson(r.Str(), path);
+        string savedModel = r.Str();
+        if (hash != configHash)
+        {
+            var diffs = config.DiffersFrom(saved);
+            string what = diffs.Count > 0 ? string.Join("; ", diffs) : $"model {savedModel} -> {System.Text.Json.JsonSerializer.Serialize(model)}";
+            throw new SparkAnomalyException($"checkpoint '{path}' was written with another configuration ({what}). Resume with the original settings, or start afresh without --resume.");
+        }
+        int rounds = r.I32();
+        int workers = r.I32();
+        if (workers is < 1 or > 1024)
+        {
+            throw new SparkAnomalyException($"checkpoint '{path}' declares {workers} workers: the file is damaged.");
+        }
+        var cursors = new long[workers];
+        for (int i = 0; i < workers; i++)
+        {
+            cursors[i] = r.I64();
+        }
+        var parameters = r.Floats();
+        var updater = new UpdaterState(r.I64(), r.Floats(), r.Floats());
+        return new TrainingState(rounds, parameters, updater, cursors);
+    }
+}
+
+/// <summary>Writes files so that readers see the old content or the new, never a part.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        string tmp = TempNameFor(path);
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(bytes);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Runs <paramref name="write"/> against a temporary file beside <paramref name="path"/>, then renames it into place.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string tmp = TempNameFor(path);
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>A hidden temporary name in the same directory (same file system, so the rename is atomic).</summary>
+    public static string TempNameFor(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

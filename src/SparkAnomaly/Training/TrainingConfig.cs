@@ -1,0 +1,247 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SparkAnomaly.Data;
+using SparkAnomaly.Model;
+
+namespace SparkAnomaly.Training;
+
+/// <summary>How worker results are combined into the next global parameters.</summary>
+public enum AveragingMode
+{
+    /// <summary>
+    /// Default. Each worker weighs by the windows it trained on this round, the last partial
+    /// minibatch of an epoch is trained rather than dropped, and the reduction runs in worker order
+    /// in double precision, so results are bit-reproducible.
+    /// </summary>
+    Weighted,
+
+    /// <summary>
+    /// DL4J ParameterAveragingTrainingMaster: unweighted mean over workers that trained at least one
+    /// window; a partial last minibatch is dropped.
+    /// </summary>
+    Dl4j,
+}
+
+/// <summary>The optimiser each replica runs between averaging rounds.</summary>
+public enum OptimizerKind
+{
+    Adam,
+    Sgd,
+}
+
+/// <summary>When the driver re-balances shards between workers.</summary>
+public enum RepartitionPolicy
+{
+    Always,
+    Never,
+    WhenUnbalanced,
+}
+
+/// <summary>
+/// Everything that shapes a training run. Loaded from JSON (<c>conf/train.json</c> documents each
+/// field), overridable from the command line. Immutable; <see cref="Validate"/> refuses nonsense
+/// with a message naming the field.
+/// </summary>
+public sealed record TrainingConfig
+{
+    /// <summary>Replicas trained in parallel; the local cluster runs them as threads.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Windows per minibatch on each worker (DL4J batchSizePerWorker).</summary>
+    public int BatchSizePerWorker { get; init; } = 64;
+
+    /// <summary>Minibatches each worker fits between two averagings (DL4J averagingFrequency).</summary>
+    public int AveragingFrequency { get; init; } = 5;
+
+    /// <summary>Averaging rounds. Ignored when <see cref="Epochs"/> is set.</summary>
+    public int Rounds { get; init; } = 40;
+
+    /// <summary>When set, the number of rounds is derived so that each window is seen about this many times.</summary>
+    public double? Epochs { get; init; }
+
+    /// <summary>Average the Adam moments with the parameters (DL4J saveUpdater). Off: moments restart each round.</summary>
+    public bool AverageUpdaters { get; init; } = true;
+
+    public AveragingMode Averaging { get; init; } = AveragingMode.Weighted;
+
+    public RepartitionPolicy Repartition { get; init; } = RepartitionPolicy.WhenUnbalanced;
+
+    /// <summary>Minibatches assembled ahead of the one being trained (0 = assemble on demand).</summary>
+    public int PrefetchBatches { get; init; } = 1;
+
+    public long Seed { get; init; } = 42;
+
+    /// <summary>auto | cpu | cuda | cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Intra-op threads for each replica (torch.set_num_threads on its thread).</summary>
+    public int ThreadsPerWorker { get; init; } = 1;
+
+    /// <summary>Retries of a failed worker task, with the same inputs, before the run stops.</summary>
+    public int MaxTaskRetries { get; init; } = 3;
+
+    /// <summary>Write an atomic checkpoint every this many rounds (0 = only at the end).</summary>
+    public int CheckpointEvery { get; init; } = 10;
+
+    public int WindowLength { get; init; } = 64;
+
+    /// <summary>Step between the starts of consecutive training windows.</summary>
+    public int Stride { get; init; } = 1;
+
+    public int HiddenSize { get; init; } = 64;
+
+    public int LatentSize { get; init; } = 16;
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Largest KL weight β, reached after <see cref="KlAnnealEpochs"/>.</summary>
+    public double KlWeight { get; init; } = 1.0;
+
+    /// <summary>β rises linearly from 0 to <see cref="KlWeight"/> over these first epochs (0 = constant β).</summary>
+    public double KlAnnealEpochs { get; init; } = 1.0;
+
+    /// <summary>Clip the global gradient norm to this value (0 = no clipping).</summary>
+    public double GradientClip { get; init; }
+
+    public NormalisationKind Normalisation { get; init; } = NormalisationKind.ZScore;
+
+    /// <summary>Threshold rule fitted on training-period scores: percentile:P, meanstd:K or pot:Q.</summary>
+    public string Threshold { get; init; } = "percentile:99.9";
+
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public ModelConfig ModelFor(int channels) => new(channels, WindowLength, HiddenSize, LatentSize);
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+
+    public static TrainingConfig FromJson(string json, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingConfig>(json, s_json)
+                ?? throw new SparkAnomalyException($"config '{source}' is empty. Write a JSON object, as in conf/train.json.");
+        }
+        catch (JsonException e)
+        {
+            string where = e.LineNumber is long line ? $" at line {line + 1}" : "";
+            throw new SparkAnomalyException($"config '{source}' is not valid{where}: {e.Message.Split(" Path:")[0].TrimEnd('.')}. Compare with conf/train.json.", e);
+        }
+    }
+
+    public static TrainingConfig Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new SparkAnomalyException($"config file '{path}' does not exist. Pass an existing file to --config, e.g. conf/train.json.");
+        }
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Refuses values that cannot work, naming the field.</summary>
+    public TrainingConfig Validate()
+    {
+        Positive(Workers, "workers", 1024);
+        Positive(BatchSizePerWorker, "batchSizePerWorker", 1 << 20);
+        Positive(AveragingFrequency, "averagingFrequency", 1 << 20);
+        if (Epochs is null)
+        {
+            Positive(Rounds, "rounds", 10_000_000);
+        }
+        else if (!(Epochs > 0) || double.IsInfinity(Epochs.Value))
+        {
+            throw new SparkAnomalyException($"epochs is {Epochs}; it must be a positive number.");
+        }
+        NonNegative(PrefetchBatches, "prefetchBatches");
+        Positive(ThreadsPerWorker, "threadsPerWorker", 1024);
+        NonNegative(MaxTaskRetries, "maxTaskRetries");
+        NonNegative(CheckpointEvery, "checkpointEvery");
+        Positive(Stride, "stride", 1 << 20);
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+        {
+            throw new SparkAnomalyException($"learningRate is {LearningRate}; it must be a positive number such as 1e-3.");
+        }
+        if (!(KlWeight >= 0) || !(KlAnnealEpochs >= 0) || !(GradientClip >= 0))
+        {
+            throw new SparkAnomalyException("klWeight, klAnnealEpochs and gradientClip must be 0 or more.");
+        }
+        DeviceSpec.Parse(Device);
+        ModelFor(1).Validate();
+        return this;
+    }
+
+    /// <summary>
+    /// Hash of the fields that decide the trained model. Operational fields (device, threads,
+    /// prefetch, retries, checkpoint interval) are left out: changing them must not change the result.
+    /// </summary>
+    public ulong ResultHash() => Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(ResultDefiningJson()));
+
+    /// <summary>Field-by-field differences in the result-defining fields, for resume messages.</summary>
+    public IReadOnlyList<string> DiffersFrom(TrainingConfig other)
+    {
+        var diffs = new List<string>();
+        foreach (var p in ResultDefiningProperties())
+        {
+            var a = JsonSerializer.Serialize(p.GetValue(this), s_json);
+            var b = JsonSerializer.Serialize(p.GetValue(other), s_json);
+            if (a != b)
+            {
+                diffs.Add($"{JsonNamingPolicy.CamelCase.ConvertName(p.Name)}: {b} -> {a}");
+            }
+        }
+        return diffs;
+    }
+
+    private string ResultDefiningJson() =>
+        string.Join(";", ResultDefiningProperties().Select(p => p.Name + "=" + JsonSerializer.Serialize(p.GetValue(this), s_json)));
+
+    private static IEnumerable<PropertyInfo> ResultDefiningProperties() =>
+        typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.Name is not (nameof(Device) or nameof(ThreadsPerWorker) or nameof(PrefetchBatches)
+                or nameof(MaxTaskRetries) or nameof(CheckpointEvery) or nameof(Threshold) or "EqualityContract"))
+            .OrderBy(p => p.Name, StringComparer.Ordinal);
+
+    private static void Positive(int value, string name, int max)
+    {
+        if (value < 1 || value > max)
+        {
+            throw new SparkAnomalyException($"{name} is {value}; it must be between 1 and {max}.");
+        }
+    }
+
+    private static void NonNegative(int value, string name)
+    {
+        if (value < 0)
+        {
+            throw new SparkAnomalyException($"{name} is {value}; it must be 0 or more.");
+        }
+    }
+}
+
+/// <summary>A parsed device string: auto, cpu, cuda or cuda:N.</summary>
+public sealed record DeviceSpec(string Kind, int? Index)
+{
+    public static DeviceSpec Parse(string text)
+    {
+        string t = (text ?? "").Trim().ToLowerInvariant();
+        if (t is "auto" or "cpu" or "cuda")
+        {
+            return new DeviceSpec(t, null);
+        }
+        if (t.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(t.AsSpan(5), out int n) && n >= 0)
+        {
+            return new DeviceSpec("cuda", n);
+        }
+        throw new SparkAnomalyException($"device '{text}' is not one of auto, cpu, cuda, cuda:N.");
+    }
+}
