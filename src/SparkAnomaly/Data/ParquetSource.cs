@@ -1,0 +1,454 @@
+using System.Text;
+using Parquet;
+using Parquet.Schema;
+
+namespace SparkAnomaly.Data;
+
+/// <summary>Reads one Parquet file (or part file) into the series of a <see cref="ReadContext"/>, a row group at a time.</summary>
+internal static class ParquetSource
+{
+    public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
+    {
+        try
+        {
+            return ReadAsync(ctx, path, partitions, requireRows).ConfigureAwait(false).GetAwaiter().GetResult();
+        }
+        catch (SparkAnomalyException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Parquet.Net reports corruption as IOException, ParquetException, Thrift errors, InvalidOperation, ...
+            throw new SparkAnomalyException(
+                $"'{path}' is not a readable Parquet file ({e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
+        }
+    }
+
+    private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
+
+    private static async Task<long> ReadAsync(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
+    {
+        var file = new InputFile(path, isParquet: true);
+        int fileIndex = ctx.AddFile(file);
+        await using var reader = await ParquetReader.CreateAsync(path).ConfigureAwait(false);
+        var fields = reader.Schema.DataFields.Where(f => !f.IsArray).ToList();
+        var names = fields.Select(f => f.Name).ToList();
+        int fileColumns = names.Count;
+        names.AddRange(partitions.Select(p => p.Key));
+        var map = ColumnMap.Resolve(ctx, path, names, i => IsNumeric(fields[i].ClrType), fileColumns);
+
+        if (map.Time >= 0 && map.Time < fileColumns)
+        {
+            var tf = fields[map.Time];
+            var mode = TimeModeOf(tf);
+            if (mode == TimeMode.Unknown)
+            {
+                throw new SparkAnomalyException(
+                    $"'{path}', column '{tf.Name}': timestamps of type {tf.ClrType.Name} are not supported. Store integers (steps or epoch), a Parquet TIMESTAMP, or ISO 8601 text, or pass --time-column for another column.");
+            }
+            if (mode != TimeMode.Steps)
+            {
+                if (ctx.TimeMode == TimeMode.Unknown)
+                {
+                    ctx.TimeMode = mode;
+                    ctx.TimeModeOrigin = $"'{path}' column '{tf.Name}' of type {tf.ClrType.Name}";
+                }
+                else if (ctx.TimeMode != mode)
+                {
+                    throw new SparkAnomalyException(
+                        $"'{path}', column '{tf.Name}': timestamps of type {tf.ClrType.Name} do not match the earlier ones ({ctx.TimeModeOrigin}). Write every file with the same timestamp type.");
+                }
+            }
+        }
+
+        long fileRow = 0;
+        var scratch = new byte[256];
+        SeriesBuilder? fixedSeries = map.Series < 0 ? ctx.GetSeries(CsvSource.SingleSeriesName(ctx)) : null;
+        int channels = map.Channels.Length;
+        var missing = ctx.Options.Missing;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            file.RowGroupStarts.Add(fileRow + 1);
+            using var rg = reader.OpenRowGroupReader(g);
+            if (rg.RowCount > int.MaxValue)
+            {
+                throw new SparkAnomalyException($"'{path}' row group {g} has {rg.RowCount} rows, more than this reader handles. Rewrite the file with smaller row groups.");
+            }
+            int n = (int)rg.RowCount;
+            if (n == 0)
+            {
+                continue;
+            }
+            async Task<Column> Load(int col) => col < fileColumns
+                ? await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false)
+                : Column.Constant(partitions[col - fileColumns].Value);
+            Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
+            Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
+            var chCols = new Column[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                chCols[c] = await Load(map.Channels[c]).ConfigureAwait(false);
+            }
+            Column? labelCol = map.Label >= 0 ? await Load(map.Label).ConfigureAwait(false) : null;
+            Column? splitCol = map.Split >= 0 ? await Load(map.Split).ConfigureAwait(false) : null;
+            fixedSeries?.Reserve(n);
+
+            SeriesBuilder? last = null;
+            string? lastId = null;
+            for (int i = 0; i < n; i++)
+            {
+                long row = fileRow + i + 1;
+                string Where(int col) => $"'{path}' row {row} (row group {g}), column '{names[col]}'";
+                SeriesBuilder series;
+                if (fixedSeries is not null)
+                {
+                    series = fixedSeries;
+                }
+                else
+                {
+                    string? id = seriesCol!.Text(i);
+                    if (string.IsNullOrEmpty(id))
+                    {
+                        throw new SparkAnomalyException($"{Where(map.Series)}: the series id is empty. Give every row a series id or pass --series-column.");
+                    }
+                    if (!ReferenceEquals(id, lastId) && id != lastId)
+                    {
+                        last = ctx.GetSeries(id);
+                        lastId = id;
+                    }
+                    series = last!;
+                }
+                long t;
+                if (timeCol is not null)
+                {
+                    t = Time(ctx, timeCol, i, scratch, path, row, names[map.Time], Where(map.Time));
+                }
+                else
+                {
+                    t = series.NextStep++;
+                }
+                int r = series.AddRow(t, ReadContext.Origin(fileIndex, row));
+                var values = series.RowValues(r);
+                for (int c = 0; c < channels; c++)
+                {
+                    var state = chCols[c].Channel(i, scratch, out values[c]);
+                    if (state == TextValues.CellState.Ok)
+                    {
+                        continue;
+                    }
+                    if (state == TextValues.CellState.Invalid)
+                    {
+                        throw new SparkAnomalyException($"{Where(map.Channels[c])}: value {TextValues.Show(chCols[c].Text(i))} is not a number. Fix the value, or leave the column out with --channels.");
+                    }
+                    if (missing == MissingPolicy.Reject)
+                    {
+                        throw new SparkAnomalyException($"{Where(map.Channels[c])}: value {chCols[c].Show(i)} is missing (null), NaN, infinite or beyond ±1e30. Fix the data or pass --missing interpolate|drop.");
+                    }
+                    series.HasMissing = true;
+                }
+                if (labelCol is not null)
+                {
+                    if (!labelCol.Label(i, scratch, out sbyte label))
+                    {
+                        throw new SparkAnomalyException($"{Where(map.Label)}: label {labelCol.Show(i)} is not 0, 1 or empty. Use 0 (normal), 1 (anomaly) or null, or pass --label-column for another column.");
+                    }
+                    series.SetLabel(r, label);
+                }
+                if (splitCol is not null)
+                {
+                    if (!splitCol.Split(i, scratch, out var split))
+                    {
+                        throw new SparkAnomalyException($"{Where(map.Split)}: split {splitCol.Show(i)} is not train, test or empty. Use train, test or null, or pass --split-column for another column.");
+                    }
+                    series.SetSplit(r, split);
+                }
+            }
+            fileRow += n;
+        }
+        if (fileRow == 0 && requireRows)
+        {
+            throw new SparkAnomalyException($"'{path}' has no rows (its schema has columns {string.Join(", ", names)}). Point --data at a file with data.");
+        }
+        ctx.TotalRows += fileRow;
+        return fileRow;
+    }
+
+    private static long Time(ReadContext ctx, Column col, int i, byte[] scratch, string path, long row, string name, string where)
+    {
+        if (col.IsNull(i))
+        {
+            throw new SparkAnomalyException($"{where}: the timestamp is null. Give every row a timestamp, or pass --time-column for another column.");
+        }
+        if (col.Micros is not null)
+        {
+            return col.Micros[i];
+        }
+        if (col.Integers is not null)
+        {
+            return col.Integers[i];
+        }
+        var text = col.Utf8(i, scratch);
+        return CsvSource.ParseTime(ctx, text, path, row, 0, name);
+    }
+
+    private static TimeMode TimeModeOf(DataField f)
+    {
+        var t = f.ClrType;
+        if (t == typeof(DateTime) || t == typeof(DateTimeOffset))
+        {
+            return TimeMode.DateTime;
+        }
+        if (IsInteger(t))
+        {
+            return TimeMode.Integer;
+        }
+        if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
+        {
+            return TimeMode.Steps; // decided per value, like CSV text
+        }
+        return TimeMode.Unknown;
+    }
+
+    private static bool IsInteger(Type t) =>
+        t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(sbyte)
+        || t == typeof(byte) || t == typeof(ushort) || t == typeof(uint) || t == typeof(ulong);
+
+    private static bool IsNumeric(Type t) => IsInteger(t) || t == typeof(float) || t == typeof(double) || t == typeof(decimal);
+
+    /// <summary>One column of one row group, converted to a few plain shapes.</summary>
+    private sealed class Column
+    {
+        private string? _constant;
+
+        /// <summary>Float, double and decimal columns (as double), and integers (as double too, for channels).</summary>
+        public double[]? Numbers { get; private set; }
+
+        public long[]? Integers { get; private set; }
+
+        public long[]? Micros { get; private set; }
+
+        public string?[]? Texts { get; private set; }
+
+        public bool[]? Nulls { get; private set; }
+
+        public string TypeName { get; private set; } = "";
+
+        public static Column Constant(string value) => new() { _constant = value, TypeName = "partition" };
+
+        public bool IsNull(int i) => Nulls is not null && Nulls[i];
+
+        public string? Text(int i)
+        {
+            if (_constant is not null)
+            {
+                return _constant;
+            }
+            if (IsNull(i))
+            {
+                return null;
+            }
+            if (Texts is not null)
+            {
+                return Texts[i];
+            }
+            if (Integers is not null)
+            {
+                return Integers[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            if (Numbers is not null)
+            {
+                return Numbers[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            if (Micros is not null)
+            {
+                return DateTime.UnixEpoch.AddTicks(Micros[i] * 10).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return null;
+        }
+
+        public string Show(int i) => IsNull(i) ? "null" : TextValues.Show(Text(i));
+
+        public ReadOnlySpan<byte> Utf8(int i, byte[] scratch)
+        {
+            string? s = Text(i);
+            if (s is null)
+            {
+                return ReadOnlySpan<byte>.Empty;
+            }
+            if (Encoding.UTF8.GetMaxByteCount(s.Length) > scratch.Length)
+            {
+                return Encoding.UTF8.GetBytes(s);
+            }
+            int len = Encoding.UTF8.GetBytes(s, scratch);
+            return scratch.AsSpan(0, len);
+        }
+
+        public TextValues.CellState Channel(int i, byte[] scratch, out float value)
+        {
+            if (IsNull(i))
+            {
+                value = float.NaN;
+                return TextValues.CellState.Missing;
+            }
+            if (Numbers is not null)
+            {
+                double d = Numbers[i];
+                if (double.IsFinite(d) && Math.Abs(d) <= TextValues.HugeLimit)
+                {
+                    value = (float)d;
+                    return TextValues.CellState.Ok;
+                }
+                value = float.NaN;
+                return TextValues.CellState.Missing;
+            }
+            return TextValues.ParseChannel(Utf8(i, scratch), out value);
+        }
+
+        public bool Label(int i, byte[] scratch, out sbyte label)
+        {
+            label = Series.NoLabel;
+            if (IsNull(i))
+            {
+                return true;
+            }
+            if (Integers is not null)
+            {
+                long v = Integers[i];
+                label = (sbyte)v;
+                return v is 0 or 1;
+            }
+            if (Numbers is not null)
+            {
+                double v = Numbers[i];
+                label = v == 1 ? (sbyte)1 : (sbyte)0;
+                return v is 0 or 1;
+            }
+            return TextValues.TryParseLabel(Utf8(i, scratch), out label);
+        }
+
+        public bool Split(int i, byte[] scratch, out RowSplit split)
+        {
+            split = RowSplit.Unspecified;
+            return IsNull(i) || TextValues.TryParseSplit(Utf8(i, scratch), out split);
+        }
+
+        public static async Task<Column> ReadAsync(ParquetRowGroupReader rg, DataField f, int n)
+        {
+            var col = new Column { TypeName = f.ClrType.Name };
+            var t = f.ClrType;
+            if (t == typeof(float))
+            {
+                var v = await Values<float>(rg, f, n, col).ConfigureAwait(false);
+                col.Numbers = Widen(v, x => (double)x);
+            }
+            else if (t == typeof(double))
+            {
+                col.Numbers = await Values<double>(rg, f, n, col).ConfigureAwait(false);
+            }
+            else if (t == typeof(decimal))
+            {
+                col.Numbers = Widen(await Values<decimal>(rg, f, n, col).ConfigureAwait(false), x => (double)x);
+            }
+            else if (t == typeof(int))
+            {
+                col.Integers = Widen(await Values<int>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(long))
+            {
+                col.Integers = await Values<long>(rg, f, n, col).ConfigureAwait(false);
+            }
+            else if (t == typeof(short))
+            {
+                col.Integers = Widen(await Values<short>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(sbyte))
+            {
+                col.Integers = Widen(await Values<sbyte>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(byte))
+            {
+                col.Integers = Widen(await Values<byte>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(ushort))
+            {
+                col.Integers = Widen(await Values<ushort>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(uint))
+            {
+                col.Integers = Widen(await Values<uint>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+            }
+            else if (t == typeof(ulong))
+            {
+                col.Integers = Widen(await Values<ulong>(rg, f, n, col).ConfigureAwait(false), x => unchecked((long)x));
+            }
+            else if (t == typeof(bool))
+            {
+                col.Integers = Widen(await Values<bool>(rg, f, n, col).ConfigureAwait(false), x => x ? 1L : 0L);
+            }
+            else if (t == typeof(DateTime))
+            {
+                col.Micros = Widen(await Values<DateTime>(rg, f, n, col).ConfigureAwait(false), TextValues.ToUnixMicros);
+            }
+            else if (t == typeof(DateTimeOffset))
+            {
+                col.Micros = Widen(await Values<DateTimeOffset>(rg, f, n, col).ConfigureAwait(false), x => TextValues.ToUnixMicros(x.UtcDateTime));
+            }
+            else if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
+            {
+                var s = new string?[n];
+                await rg.ReadAsync(f, s.AsMemory(), null, default).ConfigureAwait(false);
+                col.Texts = s;
+            }
+            else
+            {
+                throw new SparkAnomalyException(
+                    $"Column '{f.Name}' has Parquet type {t.Name}, which cannot be read as a series id, timestamp, channel, label or split. Choose other columns (--channels, --series-column, --time-column).");
+            }
+            if (col.Integers is not null && col.Numbers is null)
+            {
+                col.Numbers = Widen(col.Integers, x => (double)x);
+            }
+            return col;
+        }
+
+        private static async Task<T[]> Values<T>(ParquetRowGroupReader rg, DataField f, int n, Column col)
+            where T : struct
+        {
+            if (!f.IsNullable)
+            {
+                var a = new T[n];
+                await rg.ReadAsync<T>(f, a.AsMemory(), null, default).ConfigureAwait(false);
+                return a;
+            }
+            var b = new T?[n];
+            await rg.ReadAsync<T>(f, b.AsMemory(), null, default).ConfigureAwait(false);
+            var values = new T[n];
+            bool[]? nulls = null;
+            for (int i = 0; i < n; i++)
+            {
+                if (b[i] is T v)
+                {
+                    values[i] = v;
+                }
+                else
+                {
+                    nulls ??= new bool[n];
+                    nulls[i] = true;
+                }
+            }
+            col.Nulls = nulls;
+            return values;
+        }
+
+        private static TOut[] Widen<TIn, TOut>(TIn[] a, Func<TIn, TOut> f)
+        {
+            var r = new TOut[a.Length];
+            for (int i = 0; i < a.Length; i++)
+            {
+                r[i] = f(a[i]);
+            }
+            return r;
+        }
+    }
+}

@@ -1,0 +1,360 @@
+namespace SparkAnomaly.Data;
+
+/// <summary>
+/// Collects the rows of one series in input order (growing arrays, row-major values with NaN for
+/// missing cells), then <see cref="Build"/> sorts, checks duplicates, applies the missing-value policy
+/// and returns the <see cref="Series"/>.
+/// </summary>
+internal sealed class SeriesBuilder
+{
+    private readonly int _channels;
+    private long[] _timestamps = new long[256];
+    private float[] _values;
+    private long[] _origins = new long[256];
+    private sbyte[]? _labels;
+    private RowSplit[]? _splits;
+    private int _count;
+
+    public SeriesBuilder(string id, int channels)
+    {
+        Id = id;
+        _channels = channels;
+        _values = new float[256 * channels];
+    }
+
+    public string Id { get; }
+
+    public int Count => _count;
+
+    /// <summary>Next integer step when the input has no time column.</summary>
+    public long NextStep { get; set; }
+
+    public bool HasMissing { get; set; }
+
+    /// <summary>Appends a row and returns its index; fill its values through <see cref="RowValues"/>.</summary>
+    public int AddRow(long timestamp, long origin)
+    {
+        if (_count == _timestamps.Length)
+        {
+            Grow(_count + 1);
+        }
+        _timestamps[_count] = timestamp;
+        _origins[_count] = origin;
+        return _count++;
+    }
+
+    /// <summary>Reserves room for <paramref name="extra"/> more rows (Parquet knows row-group sizes).</summary>
+    public void Reserve(int extra)
+    {
+        if (_count + extra > _timestamps.Length)
+        {
+            Grow(_count + extra);
+        }
+    }
+
+    public Span<float> RowValues(int row) => _values.AsSpan(row * _channels, _channels);
+
+    public void SetLabel(int row, sbyte label)
+    {
+        if (_labels is null)
+        {
+            if (label == Series.NoLabel)
+            {
+                return;
+            }
+            _labels = new sbyte[_timestamps.Length];
+            _labels.AsSpan().Fill(Series.NoLabel);
+        }
+        _labels[row] = label;
+    }
+
+    public void SetSplit(int row, RowSplit split)
+    {
+        if (_splits is null)
+        {
+            if (split == RowSplit.Unspecified)
+            {
+                return;
+            }
+            _splits = new RowSplit[_timestamps.Length];
+        }
+        _splits[row] = split;
+    }
+
+    private void Grow(int needed)
+    {
+        int size = Math.Max(needed, (int)Math.Min((long)_timestamps.Length * 2, Array.MaxLength / Math.Max(_channels, 1)));
+        if (size < needed)
+        {
+            throw new SparkAnomalyException($"Series '{Id}' has more than {_timestamps.Length} rows, more than one series can hold. Split it into several series.");
+        }
+        Array.Resize(ref _timestamps, size);
+        Array.Resize(ref _origins, size);
+        Array.Resize(ref _values, size * _channels);
+        if (_labels is not null)
+        {
+            int old = _labels.Length;
+            Array.Resize(ref _labels, size);
+            _labels.AsSpan(old).Fill(Series.NoLabel);
+        }
+        if (_splits is not null)
+        {
+            Array.Resize(ref _splits, size);
+        }
+    }
+
+    /// <summary>
+    /// Orders, validates and finishes the series; null when every row was dropped. Errors name the
+    /// file and row through <paramref name="ctx"/>.
+    /// </summary>
+    public Series? Build(ReadContext ctx, bool timeFromColumn)
+    {
+        var options = ctx.Options;
+        int n = _count;
+        string timeCol = ctx.TimeColumnName;
+        int firstBack = -1;
+        for (int i = 1; i < n; i++)
+        {
+            if (_timestamps[i] < _timestamps[i - 1])
+            {
+                firstBack = i;
+                break;
+            }
+        }
+        if (firstBack >= 0)
+        {
+            if (options.Order == OrderPolicy.Reject)
+            {
+                throw new SparkAnomalyException(
+                    $"{ctx.Describe(_origins[firstBack])}, column '{timeCol}': timestamp {ctx.FormatTime(_timestamps[firstBack])} is earlier than the previous row's {ctx.FormatTime(_timestamps[firstBack - 1])} in series '{Id}'. Sort the input by series and time, or pass --order sort.");
+            }
+            SortByTime(n);
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): rows were not in time order and have been sorted.");
+        }
+        for (int i = 1; i < n; i++)
+        {
+            if (_timestamps[i] == _timestamps[i - 1])
+            {
+                long a = Math.Min(_origins[i], _origins[i - 1]);
+                long b = Math.Max(_origins[i], _origins[i - 1]);
+                string what = timeFromColumn ? $"column '{timeCol}'" : "no time column";
+                throw new SparkAnomalyException(
+                    $"{ctx.Describe(b)}, {what}: duplicate timestamp {ctx.FormatTime(_timestamps[i])} in series '{Id}' (first at {ctx.Describe(a)}). Remove or aggregate duplicate rows: each series needs unique timestamps.");
+            }
+        }
+        if (HasMissing)
+        {
+            if (options.Missing == MissingPolicy.Drop)
+            {
+                n = DropMissing(ctx, n);
+                if (n == 0)
+                {
+                    ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): every row had a missing value and was dropped; the series is left out.");
+                    return null;
+                }
+            }
+            else if (options.Missing == MissingPolicy.Interpolate)
+            {
+                Interpolate(ctx, n);
+            }
+        }
+        if (timeFromColumn)
+        {
+            WarnIfIrregular(ctx, n);
+        }
+        var ts = Exact(_timestamps, n);
+        var values = Exact(_values, n * _channels);
+        sbyte[]? labels = null;
+        if (ctx.HasLabelColumn)
+        {
+            labels = _labels is null ? Filled(n, Series.NoLabel) : Exact(_labels, n);
+        }
+        RowSplit[]? splits = null;
+        if (ctx.HasSplitColumn)
+        {
+            splits = _splits is null ? new RowSplit[n] : Exact(_splits, n);
+        }
+        return new Series(Id, ts, values, _channels, labels, splits);
+    }
+
+    private static T[] Exact<T>(T[] a, int n)
+    {
+        if (a.Length == n)
+        {
+            return a;
+        }
+        return a.AsSpan(0, n).ToArray();
+    }
+
+    private static sbyte[] Filled(int n, sbyte v)
+    {
+        var a = new sbyte[n];
+        a.AsSpan().Fill(v);
+        return a;
+    }
+
+    private void SortByTime(int n)
+    {
+        var keys = _timestamps.AsSpan(0, n).ToArray();
+        var perm = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            perm[i] = i;
+        }
+        Array.Sort(keys, perm);
+        // Equal keys (duplicates) are reported next, so the order among them does not matter.
+        var origins = new long[_origins.Length];
+        var values = new float[_values.Length];
+        sbyte[]? labels = _labels is null ? null : new sbyte[_labels.Length];
+        RowSplit[]? splits = _splits is null ? null : new RowSplit[_splits.Length];
+        for (int i = 0; i < n; i++)
+        {
+            int src = perm[i];
+            origins[i] = _origins[src];
+            _values.AsSpan(src * _channels, _channels).CopyTo(values.AsSpan(i * _channels, _channels));
+            if (labels is not null)
+            {
+                labels[i] = _labels![src];
+            }
+            if (splits is not null)
+            {
+                splits[i] = _splits![src];
+            }
+        }
+        keys.CopyTo(_timestamps, 0);
+        _origins = origins;
+        _values = values;
+        _labels = labels;
+        _splits = splits;
+    }
+
+    private int DropMissing(ReadContext ctx, int n)
+    {
+        int w = 0;
+        for (int r = 0; r < n; r++)
+        {
+            var row = _values.AsSpan(r * _channels, _channels);
+            bool missing = false;
+            foreach (float v in row)
+            {
+                if (float.IsNaN(v))
+                {
+                    missing = true;
+                    break;
+                }
+            }
+            if (missing)
+            {
+                continue;
+            }
+            if (w != r)
+            {
+                _timestamps[w] = _timestamps[r];
+                _origins[w] = _origins[r];
+                row.CopyTo(_values.AsSpan(w * _channels, _channels));
+                if (_labels is not null)
+                {
+                    _labels[w] = _labels[r];
+                }
+                if (_splits is not null)
+                {
+                    _splits[w] = _splits[r];
+                }
+            }
+            w++;
+        }
+        if (w < n && w > 0)
+        {
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): dropped {n - w} of {n} rows with missing values (--missing drop).");
+        }
+        return w;
+    }
+
+    private void Interpolate(ReadContext ctx, int n)
+    {
+        long filled = 0;
+        for (int c = 0; c < _channels; c++)
+        {
+            int prev = -1;
+            for (int r = 0; r <= n; r++)
+            {
+                if (r < n && float.IsNaN(_values[r * _channels + c]))
+                {
+                    continue;
+                }
+                // Rows (prev, r) are missing; prev and r are valid (or outside the series).
+                if (r - prev > 1)
+                {
+                    if (prev < 0 && r == n)
+                    {
+                        throw new SparkAnomalyException(
+                            $"'{ctx.FileOf(_origins[0])}', column '{ctx.ChannelNames![c]}': every value of series '{Id}' is missing, so there is nothing to interpolate from. Fix the data, drop the channel (--channels), or pass --missing drop.");
+                    }
+                    for (int k = prev + 1; k < r; k++)
+                    {
+                        float v;
+                        if (prev < 0)
+                        {
+                            v = _values[r * _channels + c];
+                        }
+                        else if (r == n)
+                        {
+                            v = _values[prev * _channels + c];
+                        }
+                        else
+                        {
+                            double a = _values[prev * _channels + c];
+                            double b = _values[r * _channels + c];
+                            double span = _timestamps[r] - _timestamps[prev];
+                            double frac = span > 0 ? (_timestamps[k] - _timestamps[prev]) / span : 0.5;
+                            v = (float)(a + (b - a) * frac);
+                        }
+                        _values[k * _channels + c] = v;
+                        filled++;
+                    }
+                }
+                prev = r;
+            }
+        }
+        if (filled > 0)
+        {
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): interpolated {filled} missing cells (--missing interpolate).");
+        }
+    }
+
+    private void WarnIfIrregular(ReadContext ctx, int n)
+    {
+        if (n < 3)
+        {
+            return;
+        }
+        var diffs = new long[n - 1];
+        for (int i = 1; i < n; i++)
+        {
+            diffs[i - 1] = _timestamps[i] - _timestamps[i - 1];
+        }
+        long min = diffs.Min();
+        long max = diffs.Max();
+        Array.Sort(diffs);
+        long median = diffs[diffs.Length / 2];
+        // Within 1% of the median counts as regular (clock jitter in exported sensor data).
+        long tolerance = Math.Max(median / 100, 0);
+        int off = 0;
+        foreach (long d in diffs)
+        {
+            if (Math.Abs(d - median) > tolerance)
+            {
+                off++;
+            }
+        }
+        if (off > 0)
+        {
+            ctx.Warnings.Add(
+                $"Series '{Id}' ({ctx.FileOf(_origins[0])}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
+        }
+    }
+
+    private static string FormatStep(ReadContext ctx, long step) => ctx.TimeMode == TimeMode.DateTime
+        ? TimeSpan.FromTicks(step * 10).ToString()
+        : step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
