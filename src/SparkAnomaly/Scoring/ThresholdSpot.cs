@@ -5,7 +5,11 @@ namespace SparkAnomaly.Scoring;
 /// <see cref="Thresholds.FitPot"/>, then each new score either raises an alarm (above z_q; not learned from),
 /// becomes a new peak (above t: the tail is refitted and z_q updated), or only counts towards n.
 /// </summary>
-/// <remarks>Not thread-safe: one instance follows one stream.</remarks>
+/// <remarks>
+/// As in the reference algorithm, z_q is recomputed only when a peak arrives, so between peaks
+/// <see cref="PotFit.SampleCount"/> runs ahead of the n that <see cref="Threshold"/> was computed with.
+/// Not thread-safe: one instance follows one stream.
+/// </remarks>
 public sealed class Spot
 {
     private readonly List<double> _peaks;

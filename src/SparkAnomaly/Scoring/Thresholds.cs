@@ -268,7 +268,8 @@ public static class Thresholds
         FindRoots(peaks, left, roots);
 
         // Right bracket, x in (0, 2(Ȳ − Y_min)/Y_min²]: scanned log-spaced from the same 1e-8/yMax floor.
-        double upper = 2 * (yMean - yMin) / (yMin * yMin);
+        // A vanishing Y_min sends the bound to infinity; beyond x·Y_max = 1e15 lie only tails with γ > 30.
+        double upper = Math.Min(2 * (yMean - yMin) / (yMin * yMin), 1e15 / yMax);
         double lower = 1e-8 / yMax;
         if (double.IsFinite(upper) && upper > lower)
         {

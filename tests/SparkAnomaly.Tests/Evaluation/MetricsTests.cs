@@ -115,6 +115,20 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public void RocAuc_RandomScoresWithManyTies_EqualsPairwiseCount()
+    {
+        // Scores drawn from 5 values, so most pairs are tied; the pairwise count is the definition.
+        var random = new Random(4711);
+        var scores = Enumerable.Range(0, 300).Select(_ => (double)random.Next(5)).ToArray();
+        var actual = scores.Select(s => random.NextDouble() < 0.1 + 0.15 * s).ToArray();
+
+        double expected = PairwiseAuc(
+            scores.Where((_, i) => actual[i]).ToArray(), scores.Where((_, i) => !actual[i]).ToArray());
+
+        Assert.Equal(expected, Metrics.RocAuc(scores, actual), 12);
+    }
+
+    [Fact]
     public void RocAuc_OneClassOnly_IsNaN()
     {
         Assert.True(double.IsNaN(Metrics.RocAuc(new[] { 0.1, 0.2 }, Bits("11"))));
