@@ -1,3 +1,6 @@
-using SparkAnomaly.Model;
-TorchRuntime.EnsureLoaded();
-Console.WriteLine(TorchRuntime.Describe());
+namespace SparkAnomaly.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args) => Cli.Run(args, Console.Out, Console.Error);
+}

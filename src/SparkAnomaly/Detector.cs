@@ -81,7 +81,7 @@ public static class Detector
             CreatedUtc = DateTime.UtcNow.ToString("O"),
             ConfigJson = config.ToJson(),
         };
-        var model = new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0), provenance);
+        var model = new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()), provenance);
         model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
         return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds);
     }
@@ -99,7 +99,7 @@ public static class Detector
         var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
         var scored = Scorer.Score(model, subset, out _);
         var scores = scored.SelectMany(s => Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable).Select(r => s.Score[r])).ToArray();
-        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length);
+        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule);
     }
 
     /// <summary>A checksum of ids, timestamps and values: two runs on the same data have the same fingerprint.</summary>

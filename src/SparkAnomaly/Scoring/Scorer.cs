@@ -13,11 +13,28 @@ public sealed record ScoredSeries(Series Series, double[] Score, double[] Contri
     public ReadOnlySpan<double> ContributionsAt(int row) => Contributions.AsSpan(row * Series.Channels, Series.Channels);
 }
 
+/// <summary>How a window's reconstruction error becomes per-time-step scores.</summary>
+public enum ScoreRule
+{
+    /// <summary>
+    /// Default. A step's score is the mean, over every window covering it, of that window's error
+    /// (mean over its T steps of the squared error summed over channels). Smooth enough for
+    /// point-wise labels; an alarm can start up to T−1 steps before the anomalous row enters a window's end.
+    /// </summary>
+    CoveringMean,
+
+    /// <summary>
+    /// Causal: a step's score is the error of the window that ends at it (the first T−1 steps take the
+    /// first window's error). What a streaming detector can compute without looking ahead.
+    /// </summary>
+    LastStep,
+}
+
 /// <summary>
 /// Reconstruction-error scores per time step. Every window (stride 1 by default) is reconstructed
-/// with z = μ; the squared error of step t, channel f, is averaged over all windows covering t
-/// (documented rule: mean over covering windows). The step's score is the sum over channels, and the
-/// per-channel terms are its contributions, so a user sees which sensor drove an alarm.
+/// with z = μ; its error per channel is the mean over its T steps of (x̂ − x)². The rule
+/// (<see cref="ScoreRule"/>) maps window errors to steps; the per-channel terms are the step's
+/// contributions, and the score is their sum, so a user sees which sensor drove an alarm.
 /// </summary>
 public static class Scorer
 {
@@ -27,7 +44,7 @@ public static class Scorer
     /// Scores raw (un-normalised) series with a trained model. Series shorter than the window cannot
     /// be scored; they are skipped and named in <paramref name="skipped"/>.
     /// </summary>
-    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped, int stride = 1, int batchSize = DefaultBatchSize)
+    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped, int batchSize = DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -52,7 +69,8 @@ public static class Scorer
                 {
                     continue;
                 }
-                var (score, contrib) = ScoreSeries(replica.Model, s, stride, batchSize);
+                var rule = Enum.Parse<ScoreRule>(model.Threshold.ScoreRule, ignoreCase: true);
+                var (score, contrib) = ScoreSeries(replica.Model, s, rule, batchSize);
                 var flags = score.Select(v => v > model.Threshold.Value).ToArray();
                 result.Add(new ScoredSeries(data.Series[i], score, contrib, flags));
             }
@@ -64,49 +82,60 @@ public static class Scorer
         }
     }
 
-    private static (double[] Score, double[] Contributions) ScoreSeries(LstmVae model, Series s, int stride, int batchSize)
+    private static (double[] Score, double[] Contributions) ScoreSeries(LstmVae model, Series s, ScoreRule rule, int batchSize)
     {
         int t = model.Config.WindowLength, f = s.Channels, n = s.Length;
-        var starts = new List<int>();
-        for (int st = 0; st + t <= n; st += stride)
-        {
-            starts.Add(st);
-        }
-        if (starts[^1] != n - t)
-        {
-            starts.Add(n - t);   // the tail is always covered
-        }
-        var sum = new double[n * f];
-        var cover = new int[n];
-        var input = new float[Math.Min(batchSize, starts.Count) * t * f];
+        int windows = n - t + 1;
+        // windowError[w * f + c]: mean squared error of window w (starting at row w), channel c.
+        var windowError = new double[windows * f];
+        var input = new float[Math.Min(batchSize, windows) * t * f];
         model.eval();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        for (int b0 = 0; b0 < starts.Count; b0 += batchSize)
+        for (int b0 = 0; b0 < windows; b0 += batchSize)
         {
-            int b = Math.Min(batchSize, starts.Count - b0);
+            int b = Math.Min(batchSize, windows - b0);
             for (int i = 0; i < b; i++)
             {
-                s.Rows(starts[b0 + i], t).CopyTo(input.AsSpan(i * t * f, t * f));
+                s.Rows(b0 + i, t).CopyTo(input.AsSpan(i * t * f, t * f));
             }
             var x = tensor(input.AsSpan(0, b * t * f).ToArray(), new long[] { b, t, f });
-            var err = (model.Reconstruct(x) - x).square().contiguous();
+            var err = (model.Reconstruct(x) - x).square().mean(new long[] { 1 }).contiguous();   // [b, f]
             var e = err.data<float>().ToArray();
-            for (int i = 0; i < b; i++)
+            for (int i = 0; i < b * f; i++)
             {
-                int start = starts[b0 + i];
-                for (int r = 0; r < t; r++)
-                {
-                    int row = start + r;
-                    cover[row]++;
-                    int src = (i * t + r) * f, dst = row * f;
-                    for (int c = 0; c < f; c++)
-                    {
-                        sum[dst + c] += e[src + c];
-                    }
-                }
+                windowError[b0 * f + i] = e[i];
             }
             scope.DisposeEverything();
+        }
+        var contrib = new double[n * f];
+        if (rule == ScoreRule.LastStep)
+        {
+            for (int row = 0; row < n; row++)
+            {
+                int w = Math.Max(0, row - t + 1);
+                Array.Copy(windowError, w * f, contrib, row * f, f);
+            }
+        }
+        else
+        {
+            // Windows covering row r start at max(0, r−T+1) … min(r, n−T): a running sum over starts.
+            var prefix = new double[(windows + 1) * f];
+            for (int w = 0; w < windows; w++)
+            {
+                for (int c = 0; c < f; c++)
+                {
+                    prefix[(w + 1) * f + c] = prefix[w * f + c] + windowError[w * f + c];
+                }
+            }
+            for (int row = 0; row < n; row++)
+            {
+                int lo = Math.Max(0, row - t + 1), hi = Math.Min(row, windows - 1);
+                for (int c = 0; c < f; c++)
+                {
+                    contrib[row * f + c] = (prefix[(hi + 1) * f + c] - prefix[lo * f + c]) / (hi - lo + 1);
+                }
+            }
         }
         var score = new double[n];
         for (int row = 0; row < n; row++)
@@ -114,11 +143,10 @@ public static class Scorer
             double total = 0;
             for (int c = 0; c < f; c++)
             {
-                sum[row * f + c] /= cover[row];
-                total += sum[row * f + c];
+                total += contrib[row * f + c];
             }
             score[row] = total;
         }
-        return (score, sum);
+        return (score, contrib);
     }
 }

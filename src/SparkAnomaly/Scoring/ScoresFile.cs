@@ -48,7 +48,7 @@ public static class ScoresFile
         {
             ["sparkanomaly.model_id"] = model.ModelId,
             ["sparkanomaly.threshold"] = System.Text.Json.JsonSerializer.Serialize(model.Threshold),
-            ["sparkanomaly.score_rule"] = "per-step squared reconstruction error (z = mu), mean over covering windows, summed over channels",
+            ["sparkanomaly.score_rule"] = model.Threshold.ScoreRule,
         };
         string id = model.ModelId;
         var rows = scored.SelectMany(s => Enumerable.Range(0, s.Series.Length).Select(r => (s, r)));

@@ -5,8 +5,11 @@ using SparkAnomaly.Training;
 
 namespace SparkAnomaly.Scoring;
 
-/// <summary>The decision threshold stored with a model: its rule and value, fitted on training-period scores.</summary>
-public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps);
+/// <summary>
+/// The decision threshold stored with a model: its rule and value, fitted on training-period scores
+/// computed with <see cref="ScoreRule"/> (scoring must use the same rule for the threshold to mean anything).
+/// </summary>
+public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps, string ScoreRule = nameof(Scoring.ScoreRule.CoveringMean));
 
 /// <summary>Where a model came from: enough to tell two models apart and to reproduce one.</summary>
 public sealed record TrainingProvenance

@@ -28,7 +28,7 @@ public sealed record LorenzBearingOptions
 public static class LorenzBearingGenerator
 {
     private const double Dt = 0.01;
-    private const int SubSteps = 2;
+    private const int SubSteps = 1;
 
     public static SeriesSet Generate(LorenzBearingOptions? options = null)
     {
@@ -73,23 +73,25 @@ public static class LorenzBearingGenerator
             (x, y, z) = Step(x, y, z, 28.0);
         }
         double shaftPhase = rng.NextDouble() * 2 * Math.PI;
-        const double shaftRate = 2 * Math.PI / 16;   // one revolution every 16 samples
+        const double shaftRate = 2 * Math.PI / 32;   // one revolution every 32 samples
         for (int t = 0; t < o.Length; t++)
         {
             bool fault = t >= faultStart;
-            double rho = fault ? 28.0 + 18.0 * Math.Min(1.0, (t - faultStart) / 50.0) : 28.0;
+            double severity = fault ? Math.Min(1.0, (t - faultStart) / 25.0) : 0;
+            double rho = 28.0 + 12.0 * severity;
             for (int s = 0; s < SubSteps; s++)
             {
                 (x, y, z) = Step(x, y, z, rho);
             }
             shaftPhase += shaftRate;
-            double rotation = 1 + 0.3 * Math.Sin(shaftPhase);
-            // Ball-pass impulses of a damaged race: sharp spikes every ~5.3 samples, decaying.
-            double impulse = fault ? 2.5 * Math.Exp(-3 * ((t * 0.19) % 1.0)) : 0;
+            double rotation = 1 + 0.2 * Math.Sin(shaftPhase);
+            // Ball-pass impulses of a damaged race: a spike every ~5.3 samples, ringing down, felt by
+            // every sensor with its own gain. Strong enough to matter: a spalled race is loud.
+            double impulse = severity * 4.0 * Math.Exp(-1.5 * ((t * 0.19) % 1.0)) * Math.Cos(2.2 * t);
             for (int c = 0; c < f; c++)
             {
                 double state = (mixing[c, 0] * x + mixing[c, 1] * y + mixing[c, 2] * (z - 25)) / 10.0;
-                double v = state * rotation + (c % 3 == 0 ? impulse : 0) + o.NoiseLevel * Gaussian(rng);
+                double v = state * rotation + impulse * (0.6 + 0.4 * mixing[c, 0] * mixing[c, 0]) + o.NoiseLevel * Gaussian(rng);
                 values[t * f + c] = (float)v;
             }
             labels[t] = fault ? (sbyte)1 : (sbyte)0;

@@ -87,6 +87,7 @@ public sealed class Replica : IDisposable
     public void ResetUpdater()
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         foreach (var t in _m.Concat(_v))
         {
             t.zero_();
@@ -147,12 +148,13 @@ public sealed class Replica : IDisposable
 
     private static float[] Flatten(IEnumerable<Tensor> tensors)
     {
+        using var scope = NewDisposeScope();
         var parts = tensors.ToArray();
         var flat = new float[parts.Sum(t => t.numel())];
         int offset = 0;
         foreach (var t in parts)
         {
-            using var cpu = t.detach().cpu().contiguous();
+            var cpu = t.detach().cpu().contiguous();
             var values = cpu.data<float>().ToArray();
             values.CopyTo(flat, offset);
             offset += values.Length;
@@ -168,11 +170,12 @@ public sealed class Replica : IDisposable
             throw new SparkAnomalyException($"{what} hold {flat.Length} values; the model has {expected}. The payload or model file belongs to a model of another shape.");
         }
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         int offset = 0;
         foreach (var t in targets)
         {
             int n = (int)t.numel();
-            using var src = tensor(flat.Slice(offset, n).ToArray(), t.shape);
+            var src = tensor(flat.Slice(offset, n).ToArray(), t.shape);
             t.copy_(src);
             offset += n;
         }

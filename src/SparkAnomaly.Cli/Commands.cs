@@ -1,0 +1,364 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SparkAnomaly.Data;
+using SparkAnomaly.Evaluation;
+using SparkAnomaly.Scoring;
+using SparkAnomaly.Synthetic;
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly.Cli;
+
+/// <summary>Builds the command tree. Each command binds through its Option instances, never by name.</summary>
+internal static class Commands
+{
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it.");
+        root.Subcommands.Add(Demo(stdout, stderr));
+        root.Subcommands.Add(Generate(stdout, stderr));
+        root.Subcommands.Add(Train(stdout, stderr));
+        root.Subcommands.Add(Score(stdout, stderr));
+        return root;
+    }
+
+    // ---- shared options ----------------------------------------------------------------------
+
+    private sealed class CommonOptions
+    {
+        public readonly Option<bool> Json = new("--json") { Description = "Print a machine-readable JSON summary on stdout." };
+        public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress output; errors only." };
+        public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace the files of an existing output directory." };
+
+        public void AddTo(Command c)
+        {
+            c.Options.Add(Json);
+            c.Options.Add(Quiet);
+            c.Options.Add(Overwrite);
+        }
+    }
+
+    private sealed class DataOptions
+    {
+        public readonly Option<string?> SeriesColumn = new("--series-column") { Description = "Column that names the series (default series_id; absent = one series)." };
+        public readonly Option<string?> TimeColumn = new("--time-column") { Description = "Timestamp column (default timestamp; absent = row order)." };
+        public readonly Option<string?> Channels = new("--channels") { Description = "Comma-separated channel columns (default: every numeric column)." };
+        public readonly Option<string?> LabelColumn = new("--label-column") { Description = "0/1 label column (default label; optional)." };
+        public readonly Option<string?> SplitColumn = new("--split-column") { Description = "train/test split column (default split; optional). Rows with split=test are never trained on." };
+        public readonly Option<string?> Delimiter = new("--delimiter") { Description = "CSV delimiter (default: detected from the header)." };
+        public readonly Option<string?> Missing = new("--missing") { Description = "NaN/Inf/empty cells: reject (default), interpolate or drop." };
+
+        public DataOptions()
+        {
+            Missing.AcceptOnlyFromAmong("reject", "interpolate", "drop");
+        }
+
+        public void AddTo(Command c)
+        {
+            foreach (var o in new Option[] { SeriesColumn, TimeColumn, Channels, LabelColumn, SplitColumn, Delimiter, Missing })
+            {
+                c.Options.Add(o);
+            }
+        }
+
+        public ReadOptions Read(ParseResult p)
+        {
+            var o = new ReadOptions();
+            if (p.GetValue(SeriesColumn) is string s)
+            {
+                o = o with { SeriesColumn = s };
+            }
+            if (p.GetValue(TimeColumn) is string t)
+            {
+                o = o with { TimeColumn = t };
+            }
+            if (p.GetValue(Channels) is string ch)
+            {
+                o = o with { Channels = ch.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) };
+            }
+            if (p.GetValue(LabelColumn) is string l)
+            {
+                o = o with { LabelColumn = l };
+            }
+            if (p.GetValue(SplitColumn) is string sp)
+            {
+                o = o with { SplitColumn = sp };
+            }
+            if (p.GetValue(Delimiter) is string d)
+            {
+                o = o with { Delimiter = d switch { "\\t" or "tab" => '\t', { Length: 1 } => d[0], _ => throw new SparkAnomalyException($"--delimiter '{d}' must be one character (or 'tab').") } };
+            }
+            if (p.GetValue(Missing) is string m)
+            {
+                o = o with { Missing = Enum.Parse<MissingPolicy>(m, ignoreCase: true) };
+            }
+            return o;
+        }
+    }
+
+    /// <summary>Training flags; each overrides the same field of --config, which overrides the defaults.</summary>
+    private sealed class TrainingOptions
+    {
+        public readonly Option<string?> Config = new("--config", "-c") { Description = "Training configuration JSON (see conf/train.json for every field)." };
+        public readonly Option<int?> Workers = new("--workers", "-w") { Description = "Replicas trained in parallel (default 2)." };
+        public readonly Option<int?> Rounds = new("--rounds", "-r") { Description = "Averaging rounds (default 40)." };
+        public readonly Option<double?> Epochs = new("--epochs") { Description = "Train for this many passes over the windows instead of a fixed number of rounds." };
+        public readonly Option<long?> Seed = new("--seed", "-s") { Description = "Seed: the same seed and data give bit-identical models (default 42)." };
+        public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Windows per minibatch on each worker (default 64)." };
+        public readonly Option<int?> AveragingFrequency = new("--averaging-frequency") { Description = "Minibatches per worker between averagings (default 5)." };
+        public readonly Option<int?> Window = new("--window") { Description = "Window length T in time steps (default 64)." };
+        public readonly Option<int?> Threads = new("--threads") { Description = "Intra-op threads per worker (default 1)." };
+        public readonly Option<string?> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N (default auto)." };
+        public readonly Option<string?> Averaging = new("--averaging") { Description = "weighted (default: example-weighted, no dropped data) or dl4j (DL4J parity: unweighted, partial batches dropped)." };
+        public readonly Option<string?> Threshold = new("--threshold") { Description = "Threshold rule on training-period scores: percentile:P, meanstd:K or pot:Q (default percentile:99.9)." };
+        public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
+        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
+        public readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration, with where each value came from, and exit." };
+        public readonly Option<string[]> InjectFault = new("--inject-fault") { Description = "Fault injection for drills: worker:round[:throw|nan|wrong-shape|duplicate[:times]]. Repeatable.", AllowMultipleArgumentsPerToken = false };
+
+        public TrainingOptions()
+        {
+            Averaging.AcceptOnlyFromAmong("weighted", "dl4j");
+        }
+
+        public void AddTo(Command c, bool full)
+        {
+            var all = full
+                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, CheckpointEvery, Resume, PrintConfig, InjectFault }
+                : new Option[] { Config, Workers, Rounds, Seed, Threads, Device, PrintConfig };
+            foreach (var o in all)
+            {
+                c.Options.Add(o);
+            }
+        }
+
+        public (TrainingConfig Config, List<(string Field, string Value, string Source)> Sources) Resolve(ParseResult p, TrainingConfig defaults)
+        {
+            var config = defaults;
+            string? file = p.GetValue(Config);
+            var fromFile = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            if (file is not null)
+            {
+                config = TrainingConfig.Load(file);
+                using var doc = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+                fromFile.UnionWith(doc.RootElement.EnumerateObject().Select(p => p.Name));
+            }
+            var fromFlags = new HashSet<string>();
+            void Flag<T>(Option<T?> option, string field, Func<TrainingConfig, T, TrainingConfig> apply)
+                where T : struct
+            {
+                if (p.GetValue(option) is T v)
+                {
+                    config = apply(config, v);
+                    fromFlags.Add(field);
+                }
+            }
+            void FlagS(Option<string?> option, string field, Func<TrainingConfig, string, TrainingConfig> apply)
+            {
+                if (p.GetValue(option) is string v)
+                {
+                    config = apply(config, v);
+                    fromFlags.Add(field);
+                }
+            }
+            Flag(Workers, "workers", (c, v) => c with { Workers = v });
+            Flag(Rounds, "rounds", (c, v) => c with { Rounds = v, Epochs = null });
+            Flag(Epochs, "epochs", (c, v) => c with { Epochs = v });
+            Flag(Seed, "seed", (c, v) => c with { Seed = v });
+            Flag(BatchSize, "batchSizePerWorker", (c, v) => c with { BatchSizePerWorker = v });
+            Flag(AveragingFrequency, "averagingFrequency", (c, v) => c with { AveragingFrequency = v });
+            Flag(Window, "windowLength", (c, v) => c with { WindowLength = v });
+            Flag(Threads, "threadsPerWorker", (c, v) => c with { ThreadsPerWorker = v });
+            Flag(CheckpointEvery, "checkpointEvery", (c, v) => c with { CheckpointEvery = v });
+            FlagS(Device, "device", (c, v) => c with { Device = v });
+            FlagS(Averaging, "averaging", (c, v) => c with { Averaging = v == "dl4j" ? AveragingMode.Dl4j : AveragingMode.Weighted });
+            FlagS(Threshold, "threshold", (c, v) => c with { Threshold = v });
+            config.Validate();
+            ThresholdSpec.Parse(config.Threshold);
+            var json = JsonDocument.Parse(config.ToJson()).RootElement;
+            var sources = json.EnumerateObject().Select(prop => (prop.Name, prop.Value.GetRawText(),
+                fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default")).ToList();
+            return (config, sources);
+        }
+
+        public IReadOnlyList<Fault> Faults(ParseResult p) => (p.GetValue(InjectFault) ?? Array.Empty<string>()).Select(Fault.Parse).ToList();
+    }
+
+    // ---- commands ---------------------------------------------------------------------------
+
+    private static Command Demo(TextWriter stdout, TextWriter stderr)
+    {
+        var common = new CommonOptions();
+        var training = new TrainingOptions();
+        var outDir = new Option<string>("--out", "-o") { Description = "Directory for data.csv, model.parquet, scores.parquet and stats.json.", DefaultValueFactory = _ => "demo-out" };
+        var cmd = new Command("demo", "Generate Lorenz bearing data with injected faults, train with parameter averaging, score, and report how well the faults were found. Example: sparkanomaly demo --out demo-out");
+        cmd.Options.Add(outDir);
+        training.AddTo(cmd, full: false);
+        common.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var (config, sources) = training.Resolve(p, DemoDefaults);
+            var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            if (p.GetValue(training.PrintConfig))
+            {
+                return ui.PrintConfig(sources);
+            }
+            var data = LorenzBearingGenerator.Generate(new LorenzBearingOptions { Seed = config.Seed });
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            SeriesWriter.WriteCsv(data, dir.File("data.csv"));
+            ui.Info($"generated {data.Series.Count} series × {data.Channels} channels ({data.TotalRows:N0} rows) → {dir.File("data.csv")}");
+            var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
+            var scored = Detector.Score(run.Model, data, out _);
+            ScoresFile.Save(dir.File("scores.parquet"), run.Model, scored, data.ChannelNames, data.TimestampKind);
+            var report = EvaluateTestRows(scored);
+            return ui.Summary(run, report, dir, scored);
+        });
+        return cmd;
+    }
+
+    private static Command Generate(TextWriter stdout, TextWriter stderr)
+    {
+        var common = new CommonOptions();
+        var outDir = new Option<string>("--out", "-o") { Description = "Directory to write data.csv into.", Required = true };
+        var seed = new Option<long>("--seed", "-s") { Description = "Generator seed (default 7).", DefaultValueFactory = _ => 7 };
+        var healthy = new Option<int>("--healthy") { Description = "Healthy runs (split=train).", DefaultValueFactory = _ => 6 };
+        var faulty = new Option<int>("--faulty") { Description = "Runs with a fault from a labelled step onward (split=test).", DefaultValueFactory = _ => 4 };
+        var length = new Option<int>("--length") { Description = "Time steps per run.", DefaultValueFactory = _ => 2000 };
+        var channels = new Option<int>("--channels") { Description = "Sensor channels.", DefaultValueFactory = _ => 8 };
+        var cmd = new Command("generate", "Write synthetic Lorenz-attractor bearing vibration data (long CSV: series_id, timestamp, sensors, label, split). Example: sparkanomaly generate --out data --faulty 6");
+        foreach (var o in new Option[] { outDir, seed, healthy, faulty, length, channels })
+        {
+            cmd.Options.Add(o);
+        }
+        common.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            var data = LorenzBearingGenerator.Generate(new LorenzBearingOptions
+            {
+                Seed = p.GetValue(seed), HealthyRuns = p.GetValue(healthy), FaultyRuns = p.GetValue(faulty),
+                Length = p.GetValue(length), Channels = p.GetValue(channels),
+            });
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            string file = dir.File("data.csv");
+            SeriesWriter.WriteCsv(data, file);
+            return ui.Result(new { file, series = data.Series.Count, rows = data.TotalRows, channels = data.ChannelNames },
+                $"wrote {data.Series.Count} series, {data.TotalRows:N0} rows, {data.Channels} channels to {file}");
+        });
+        return cmd;
+    }
+
+    private static Command Train(TextWriter stdout, TextWriter stderr)
+    {
+        var common = new CommonOptions();
+        var data = new DataOptions();
+        var training = new TrainingOptions();
+        var dataPath = new Option<string>("--data", "-d") { Description = "CSV or Parquet file, or a Spark-style Parquet directory.", Required = true };
+        var outDir = new Option<string>("--out", "-o") { Description = "Directory for model.parquet, stats.json and checkpoints.", Required = true };
+        var cmd = new Command("train", "Train an LSTM-VAE with parameter averaging on an embedded local cluster. Example: sparkanomaly train --data sensors.parquet --out run1 --workers 2 --rounds 60");
+        cmd.Options.Add(dataPath);
+        cmd.Options.Add(outDir);
+        training.AddTo(cmd, full: true);
+        data.AddTo(cmd);
+        common.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var (config, sources) = training.Resolve(p, new TrainingConfig());
+            var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            if (p.GetValue(training.PrintConfig))
+            {
+                return ui.PrintConfig(sources);
+            }
+            var faults = training.Faults(p);
+            var set = DataReader.Read(p.GetValue(dataPath)!, data.Read(p), out var warnings);
+            foreach (var w in warnings)
+            {
+                ui.Warn(w);
+            }
+            bool resume = p.GetValue(training.Resume);
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume);
+            var run = TrainAndSave(set, config, dir, ui, new TrainRunOptions { Resume = resume, Faults = faults }, "train");
+            return ui.Summary(run, null, dir, null);
+        });
+        return cmd;
+    }
+
+    private static Command Score(TextWriter stdout, TextWriter stderr)
+    {
+        var common = new CommonOptions();
+        var data = new DataOptions();
+        var modelPath = new Option<string>("--model", "-m") { Description = "model.parquet written by 'sparkanomaly train'.", Required = true };
+        var dataPath = new Option<string>("--data", "-d") { Description = "CSV or Parquet file, or a Spark-style Parquet directory, with the model's channels.", Required = true };
+        var outDir = new Option<string>("--out", "-o") { Description = "Directory for scores.parquet.", Required = true };
+        var cmd = new Command("score", "Score every time step of new data with a trained model. Example: sparkanomaly score --model run1/model.parquet --data new.csv --out scored");
+        foreach (var o in new Option[] { modelPath, dataPath, outDir })
+        {
+            cmd.Options.Add(o);
+        }
+        data.AddTo(cmd);
+        common.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            var model = ModelFile.Load(p.GetValue(modelPath)!);
+            var read = data.Read(p);
+            if (read.Channels is null)
+            {
+                read = read with { Channels = model.Normaliser.Channels };
+            }
+            var set = DataReader.Read(p.GetValue(dataPath)!, read, out var warnings);
+            foreach (var w in warnings)
+            {
+                ui.Warn(w);
+            }
+            var scored = Detector.Score(model, set, out var skipped);
+            foreach (var s in skipped)
+            {
+                ui.Warn($"series {s} is shorter than the model's window of {model.Model.WindowLength} rows and was not scored");
+            }
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            string file = dir.File("scores.parquet");
+            ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
+            var report = set.HasLabels ? EvaluateTestRows(scored) : null;
+            long rows = scored.Sum(s => (long)s.Series.Length), flagged = scored.Sum(s => (long)s.IsAnomaly.Count(f => f));
+            return ui.Result(new
+            {
+                file, rows, flagged, threshold = model.Threshold.Value, thresholdMethod = model.Threshold.Method,
+                skipped, evaluation = report is null ? null : Reporter.ReportJson(report),
+            }, $"scored {rows:N0} steps of {scored.Count} series, {flagged:N0} above the threshold {model.Threshold.Value.ToString("G4", CultureInfo.InvariantCulture)} → {file}"
+               + (report is null ? "" : $"\n{Reporter.ReportLine(report)}"));
+        });
+        return cmd;
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    /// <summary>The demo trains a little less than a production default so it finishes in about a minute on two cores.</summary>
+    private static TrainingConfig DemoDefaults => new() { Rounds = 60, CheckpointEvery = 0 };
+
+    private static TrainRun TrainAndSave(SeriesSet data, TrainingConfig config, OutputDirectory dir, Reporter ui, TrainRunOptions options, string what)
+    {
+        ui.Info($"training: {config.Workers} workers × batch {config.BatchSizePerWorker} × {config.AveragingFrequency} minibatches per round, window {config.WindowLength}, seed {config.Seed}");
+        TrainRun run = ui.WithProgress(config, progress => Detector.Train(data, config, options with
+        {
+            CheckpointPath = dir.File("checkpoint.bin"),
+            OnRound = progress,
+        }));
+        ModelFile.Save(run.Model, dir.File("model.parquet"));
+        StatsFile.Save(dir.File("stats.json"), run, config);
+        return run;
+    }
+
+    /// <summary>Point-wise metrics over labelled rows; rows marked split=train are left out when a split exists.</summary>
+    internal static EvaluationReport EvaluateTestRows(IReadOnlyList<ScoredSeries> scored)
+    {
+        var series = scored.Where(s => s.Series.Labels is not null).Select(s =>
+        {
+            var labels = s.Series.Labels!;
+            var labelled = Enumerable.Range(0, s.Series.Length)
+                .Select(r => labels[r] != Series.NoLabel && (s.Series.Splits is null || s.Series.Splits[r] != RowSplit.Train)).ToArray();
+            return new EvaluationSeries(s.Score, s.IsAnomaly, labels.Select(l => l == 1).ToArray(), labelled);
+        }).ToList();
+        return Metrics.Evaluate(series);
+    }
+}
