@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SparkAnomaly.Data;
@@ -9,6 +10,8 @@ internal static class CsvSource
     private const int SampleRows = 1000;
 
     /// <summary>Reads the file; returns the number of data rows (0 for an empty or header-only file).</summary>
+    /// <remarks>Fully optimised from the first call: tiered JIT would run most of a small file's rows unoptimised.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
         var file = new InputFile(path, isParquet: false);
