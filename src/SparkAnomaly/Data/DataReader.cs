@@ -173,6 +173,10 @@ public static class DataReader
         var series = new List<Series>(ctx.Builders.Count);
         foreach (var b in ctx.Builders)
         {
+            if (b.Count == 0)
+            {
+                continue; // e.g. the single-series builder of an empty part file
+            }
             var s = b.Build(ctx, timeFromColumn);
             if (s is not null)
             {

@@ -321,6 +321,10 @@ internal static class ParquetSource
             if (Numbers is not null)
             {
                 double v = Numbers[i];
+                if (double.IsNaN(v))
+                {
+                    return true; // pandas writes a missing integer label as NaN
+                }
                 label = v == 1 ? (sbyte)1 : (sbyte)0;
                 return v is 0 or 1;
             }
