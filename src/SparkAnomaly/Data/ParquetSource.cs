@@ -65,6 +65,8 @@ internal static class ParquetSource
         long fileRow = 0;
         var scratch = new byte[256];
         SeriesBuilder? fixedSeries = map.Series < 0 ? ctx.GetSeries(CsvSource.SingleSeriesName(ctx)) : null;
+        // One series: size its buffers exactly once, so that finishing it needs no copy.
+        fixedSeries?.Reserve((int)Math.Min(reader.RowGroups.Sum(r => r.RowCount), Array.MaxLength / Math.Max(map.Channels.Length, 1)));
         int channels = map.Channels.Length;
         var missing = ctx.Options.Missing;
         for (int g = 0; g < reader.RowGroupCount; g++)
@@ -92,7 +94,6 @@ internal static class ParquetSource
             }
             Column? labelCol = map.Label >= 0 ? await Load(map.Label).ConfigureAwait(false) : null;
             Column? splitCol = map.Split >= 0 ? await Load(map.Split).ConfigureAwait(false) : null;
-            fixedSeries?.Reserve(n);
 
             SeriesBuilder? last = null;
             string? lastId = null;

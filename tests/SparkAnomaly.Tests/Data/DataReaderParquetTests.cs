@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Parquet.Schema;
 using SparkAnomaly.Data;
 using static SparkAnomaly.Tests.Data.ParquetFiles;
 
@@ -195,5 +196,22 @@ public sealed class DataReaderParquetTests : IDisposable
         Assert.Equal(TextValuesMicros(s_t0), s.Timestamps[0]);
         Assert.Equal([(sbyte)0, (sbyte)1], s.Labels!);
         Assert.Equal([RowSplit.Train, RowSplit.Test], s.Splits!);
+    }
+
+    [Theory]
+    [InlineData(DateTimeFormat.Impala)]
+    [InlineData(DateTimeFormat.DateAndTime)]
+    [InlineData(DateTimeFormat.DateAndTimeMicros)]
+    public void Read_ParquetTimestampEncodings_AreDateTimeMicros(DateTimeFormat format)
+    {
+        // Spark writes INT96 (Impala) by default; others write TIMESTAMP_MILLIS/MICROS.
+        var p = Path.Combine(_dir.Path, $"ts-{format}.parquet");
+        var times = new[] { s_t0, s_t0.AddMilliseconds(1500) };
+        Write(p, [new PqColumn(new DateTimeDataField("timestamp", format), times), Floats("x", 1, 2)]);
+
+        var set = DataReader.Read(p);
+
+        Assert.Equal(TimestampKind.DateTime, set.TimestampKind);
+        Assert.Equal([TextValuesMicros(times[0]), TextValuesMicros(times[1])], set.Series[0].Timestamps);
     }
 }
