@@ -40,6 +40,7 @@ public sealed class DataReaderValidationTests : IDisposable
         _dir.File("out/_SUCCESS", "");
         _dir.File("out/.part-0.crc", "x");
         _dir.File("out/readme.md", "x");
+        _dir.File("out/notes.txt", "not data");
 
         var msg = Fails(Path.Combine(_dir.Path, "out"));
 
