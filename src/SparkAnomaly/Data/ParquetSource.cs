@@ -65,8 +65,7 @@ internal static class ParquetSource
         long fileRow = 0;
         var scratch = new byte[256];
         SeriesBuilder? fixedSeries = map.Series < 0 ? ctx.GetSeries(CsvSource.SingleSeriesName(ctx)) : null;
-        // One series: size its buffers exactly once, so that finishing it needs no copy.
-        fixedSeries?.Reserve((int)Math.Min(reader.RowGroups.Sum(r => r.RowCount), Array.MaxLength / Math.Max(map.Channels.Length, 1)));
+        long fileRows = reader.RowGroups.Sum(r => r.RowCount);
         int channels = map.Channels.Length;
         var missing = ctx.Options.Missing;
         for (int g = 0; g < reader.RowGroupCount; g++)
@@ -128,6 +127,10 @@ internal static class ParquetSource
                 else
                 {
                     t = series.NextStep++;
+                }
+                if (series.IsFull)
+                {
+                    series.GrowWithin(fileRows - row + 1);
                 }
                 int r = series.AddRow(t, ReadContext.Origin(fileIndex, row));
                 var values = series.RowValues(r);
@@ -222,7 +225,9 @@ internal static class ParquetSource
     {
         private string? _constant;
 
-        /// <summary>Float, double and decimal columns (as double), and integers (as double too, for channels).</summary>
+        public float[]? Floats { get; private set; }
+
+        /// <summary>Double and decimal columns.</summary>
         public double[]? Numbers { get; private set; }
 
         public long[]? Integers { get; private set; }
@@ -261,6 +266,10 @@ internal static class ParquetSource
             {
                 return Numbers[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
             }
+            if (Floats is not null)
+            {
+                return Floats[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            }
             if (Micros is not null)
             {
                 return DateTime.UnixEpoch.AddTicks(Micros[i] * 10).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
@@ -292,6 +301,16 @@ internal static class ParquetSource
                 value = float.NaN;
                 return TextValues.CellState.Missing;
             }
+            if (Floats is not null)
+            {
+                value = Floats[i];
+                if (float.IsFinite(value) && Math.Abs(value) <= TextValues.HugeLimit)
+                {
+                    return TextValues.CellState.Ok;
+                }
+                value = float.NaN;
+                return TextValues.CellState.Missing;
+            }
             if (Numbers is not null)
             {
                 double d = Numbers[i];
@@ -302,6 +321,11 @@ internal static class ParquetSource
                 }
                 value = float.NaN;
                 return TextValues.CellState.Missing;
+            }
+            if (Integers is not null)
+            {
+                value = Integers[i];
+                return TextValues.CellState.Ok;
             }
             return TextValues.ParseChannel(Utf8(i, scratch), out value);
         }
@@ -319,9 +343,9 @@ internal static class ParquetSource
                 label = (sbyte)v;
                 return v is 0 or 1;
             }
-            if (Numbers is not null)
+            if (Numbers is not null || Floats is not null)
             {
-                double v = Numbers[i];
+                double v = Numbers is not null ? Numbers[i] : Floats![i];
                 if (double.IsNaN(v))
                 {
                     return true; // pandas writes a missing integer label as NaN
@@ -344,8 +368,7 @@ internal static class ParquetSource
             var t = f.ClrType;
             if (t == typeof(float))
             {
-                var v = await Values<float>(rg, f, n, col).ConfigureAwait(false);
-                col.Numbers = Widen(v, x => (double)x);
+                col.Floats = await Values<float>(rg, f, n, col).ConfigureAwait(false);
             }
             else if (t == typeof(double))
             {
@@ -409,10 +432,6 @@ internal static class ParquetSource
             {
                 throw new SparkAnomalyException(
                     $"Column '{f.Name}' has Parquet type {t.Name}, which cannot be read as a series id, timestamp, channel, label or split. Choose other columns (--channels, --series-column, --time-column).");
-            }
-            if (col.Integers is not null && col.Numbers is null)
-            {
-                col.Numbers = Widen(col.Integers, x => (double)x);
             }
             return col;
         }
