@@ -349,4 +349,81 @@ public sealed class DataReaderValidationTests : IDisposable
 
         ContainsAll(msg, "part-00001.parquet", "'y'", "part-00000.parquet", "--channels");
     }
+
+    [Theory]
+    [InlineData("anomaly", null, "--label-column")]
+    [InlineData(null, "fold", "--split-column")]
+    public void Read_MissingRenamedLabelOrSplit_NamesOption(string? label, string? split, string option)
+    {
+        var p = _dir.File("ls.csv", "series_id,timestamp,x\nA,1,1\n");
+        var options = new ReadOptions();
+        options = label is null ? options : options with { LabelColumn = label };
+        options = split is null ? options : options with { SplitColumn = split };
+
+        var msg = Fails(p, options);
+
+        ContainsAll(msg, "ls.csv", $"'{label ?? split}'", "found: series_id, timestamp, x", option);
+    }
+
+    [Fact]
+    public void Read_AmbiguousCaseInsensitiveName_AsksForExactName()
+    {
+        var p = _dir.File("case.csv", "series_id,timestamp,Temp,TEMP\nA,1,1,2\n");
+
+        var msg = Fails(p, new ReadOptions { Channels = ["temp"] });
+
+        ContainsAll(msg, "case.csv", "'temp'", "'Temp'", "'TEMP'", "exact name");
+    }
+
+    [Fact]
+    public void Read_Utf16File_SaysSaveAsUtf8()
+    {
+        var p = _dir.Bytes("utf16.csv", System.Text.Encoding.Unicode.GetPreamble().Concat(System.Text.Encoding.Unicode.GetBytes("series_id,timestamp,x\nA,1,1\n")).ToArray());
+
+        var msg = Fails(p);
+
+        ContainsAll(msg, "utf16.csv", "UTF-16", "UTF-8");
+    }
+
+    [Theory]
+    [InlineData(new string[0], "empty")]
+    [InlineData(new[] { "x", "x" }, "listed twice")]
+    public void Read_BadChannelOption_SaysHowToFix(string[] channels, string what)
+    {
+        var p = _dir.File("opt.csv", "series_id,timestamp,x\nA,1,1\n");
+
+        var msg = Fails(p, new ReadOptions { Channels = channels });
+
+        ContainsAll(msg, what, "--channels");
+    }
+
+    [Fact]
+    public void Read_PartsWithDifferentTimestampTypes_NamesFileAndColumn()
+    {
+        Write(Path.Combine(_dir.Path, "mixed", "part-00000.parquet"), [Strings("series_id", "A"), Ints("timestamp", 1), Floats("x", 1)]);
+        Write(Path.Combine(_dir.Path, "mixed", "part-00001.parquet"), [Strings("series_id", "B"), Times("timestamp", DateTime.UnixEpoch), Floats("x", 1)]);
+
+        var msg = Fails(Path.Combine(_dir.Path, "mixed"));
+
+        ContainsAll(msg, "part-00001.parquet", "column 'timestamp'", "part-00000.parquet", "same timestamp type");
+    }
+
+    [Fact]
+    public void Read_PartWithoutTimeColumn_NamesFile()
+    {
+        _dir.File("notime/part-00000.csv", "series_id,timestamp,x\nA,1,1\n");
+        _dir.File("notime/part-00001.csv", "series_id,x\nB,1\n");
+
+        var msg = Fails(Path.Combine(_dir.Path, "notime"));
+
+        ContainsAll(msg, "part-00001.csv", "no time column 'timestamp'", "same columns");
+    }
+
+    [Fact]
+    public void Read_EmptySeriesId_NamesRowAndColumn()
+    {
+        var msg = Fails(_dir.File("noid.csv", "series_id,timestamp,x\nA,1,1\n,2,1\n"));
+
+        ContainsAll(msg, "noid.csv", "data row 2", "column 'series_id'", "series id is empty");
+    }
 }
