@@ -9,9 +9,10 @@ internal static class ParquetSource
 {
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
+        var progress = new Progress();
         try
         {
-            return ReadAsync(ctx, path, partitions, requireRows).ConfigureAwait(false).GetAwaiter().GetResult();
+            return ReadAsync(ctx, path, partitions, requireRows, progress).ConfigureAwait(false).GetAwaiter().GetResult();
         }
         catch (SparkAnomalyException)
         {
@@ -21,13 +22,19 @@ internal static class ParquetSource
         {
             // Parquet.Net reports corruption as IOException, ParquetException, Thrift errors, InvalidOperation, ...
             throw new SparkAnomalyException(
-                $"'{path}' is not a readable Parquet file ({e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
+                $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
         }
     }
 
     private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
 
-    private static async Task<long> ReadAsync(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
+    /// <summary>What was being read when Parquet.Net failed, for the message.</summary>
+    private sealed class Progress
+    {
+        public string Where { get; set; } = "the footer";
+    }
+
+    private static async Task<long> ReadAsync(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows, Progress progress)
     {
         var file = new InputFile(path, isParquet: true);
         int fileIndex = ctx.AddFile(file);
@@ -81,9 +88,15 @@ internal static class ParquetSource
             {
                 continue;
             }
-            async Task<Column> Load(int col) => col < fileColumns
-                ? await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false)
-                : Column.Constant(partitions[col - fileColumns].Value);
+            async Task<Column> Load(int col)
+            {
+                if (col >= fileColumns)
+                {
+                    return Column.Constant(partitions[col - fileColumns].Value);
+                }
+                progress.Where = $"row group {g}, column '{names[col]}'";
+                return await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false);
+            }
             Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
             Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
             var chCols = new Column[channels];

@@ -426,4 +426,24 @@ public sealed class DataReaderValidationTests : IDisposable
 
         ContainsAll(msg, "noid.csv", "data row 2", "column 'series_id'", "series id is empty");
     }
+
+    [Fact]
+    public void Read_CorruptColumnChunk_NamesRowGroupAndColumn()
+    {
+        var full = Path.Combine(_dir.Path, "chunk.parquet");
+        var ids = Enumerable.Repeat("A", 500).ToArray();
+        Write(full, [Strings("series_id", ids), Ints("timestamp", Enumerable.Range(0, 500).ToArray()), Floats("x", new float[500])]);
+        var bytes = File.ReadAllBytes(full);
+        // The first column chunk (series_id of row group 0) starts right after the 4-byte magic; the footer stays intact.
+        for (int i = 4; i < 24; i++)
+        {
+            bytes[i] = 0xFF;
+        }
+        var p = _dir.Bytes("chunk-bad.parquet", bytes);
+
+        var ex = Assert.Throws<SparkAnomalyException>(() => DataReader.Read(p));
+
+        ContainsAll(ex.Message, "chunk-bad.parquet", "row group 0, column 'series_id'", "not a readable Parquet file");
+        Assert.NotNull(ex.InnerException);
+    }
 }
