@@ -12,7 +12,8 @@ internal static class ParquetSource
         var progress = new Progress();
         try
         {
-            return ReadAsync(ctx, path, partitions, requireRows, progress).ConfigureAwait(false).GetAwaiter().GetResult();
+            // On the thread pool, so that blocking here cannot deadlock a caller's synchronisation context.
+            return Task.Run(() => ReadAsync(ctx, path, partitions, requireRows, progress)).GetAwaiter().GetResult();
         }
         catch (SparkAnomalyException)
         {
