@@ -68,7 +68,11 @@ internal sealed class ColumnMap
                 {
                     continue;
                 }
-                if (isNumeric(i))
+                if (string.IsNullOrWhiteSpace(names[i]))
+                {
+                    skipped.Add($"(unnamed column {i + 1})");
+                }
+                else if (isNumeric(i))
                 {
                     picked.Add(i);
                 }

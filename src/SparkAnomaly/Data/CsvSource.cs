@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SparkAnomaly.Data;
@@ -9,6 +10,8 @@ internal static class CsvSource
     private const int SampleRows = 1000;
 
     /// <summary>Reads the file; returns the number of data rows (0 for an empty or header-only file).</summary>
+    /// <remarks>Fully optimised from the first call: tiered JIT would run most of a small file's rows unoptimised.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
         var file = new InputFile(path, isParquet: false);
@@ -39,7 +42,15 @@ internal static class CsvSource
         bool[]? numeric = null;
         if (ctx.ChannelNames is null && ctx.Options.Channels is null)
         {
-            numeric = SampleNumeric(path, ctx, headerCount);
+            numeric = SampleNumeric(path, ctx, headerCount, out int sampled);
+            if (sampled == 0)
+            {
+                if (requireRows)
+                {
+                    throw new SparkAnomalyException($"'{path}' has a header but no data rows. Add data rows or point --data at the right file.");
+                }
+                return 0;
+            }
         }
         var map = ColumnMap.Resolve(ctx, path, names, i => numeric is not null && numeric[i], headerCount);
 
@@ -214,37 +225,41 @@ internal static class CsvSource
     }
 
     /// <summary>
-    /// A column is numeric when, in the first rows, at least one value parses as a number and none is text
-    /// other than the missing-value words (empty, NaN, Inf, null, NA).
+    /// A column is numeric when its first value, among the first rows, that is not a missing-value word
+    /// (empty, NaN, Inf, null, NA) parses as a number, or when every sampled value is such a word (it is then
+    /// a channel with missing values, which the missing-value policy deals with). Text further down is an
+    /// error, not a reason to drop the channel silently.
     /// </summary>
-    private static bool[] SampleNumeric(string path, ReadContext ctx, int headerCount)
+    private static bool[] SampleNumeric(string path, ReadContext ctx, int headerCount, out int sampled)
     {
-        var sawNumber = new bool[headerCount];
-        var sawText = new bool[headerCount];
+        var decided = new bool[headerCount];
+        var numeric = new bool[headerCount];
         using var stream = Open(path);
         var tok = new CsvTokenizer(stream, path);
         tok.Delimiter = Delimiter(ctx, tok, path);
         tok.Next();
-        for (int r = 0; r < SampleRows && tok.Next(); r++)
+        sampled = 0;
+        while (sampled < SampleRows && tok.Next())
         {
+            sampled++;
             int n = Math.Min(tok.FieldCount, headerCount);
             for (int i = 0; i < n; i++)
             {
-                var state = TextValues.ParseChannel(tok.Field(i), out _);
-                if (state == TextValues.CellState.Invalid)
+                if (decided[i])
                 {
-                    sawText[i] = true;
+                    continue;
                 }
-                else if (state == TextValues.CellState.Ok)
+                var state = TextValues.ParseChannel(tok.Field(i), out _);
+                if (state != TextValues.CellState.Missing)
                 {
-                    sawNumber[i] = true;
+                    decided[i] = true;
+                    numeric[i] = state == TextValues.CellState.Ok;
                 }
             }
         }
-        var numeric = new bool[headerCount];
         for (int i = 0; i < headerCount; i++)
         {
-            numeric[i] = sawNumber[i] && !sawText[i];
+            numeric[i] |= !decided[i];
         }
         return numeric;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 
 namespace SparkAnomaly.Data;
@@ -119,6 +120,7 @@ internal sealed class CsvTokenizer
     }
 
     /// <summary>Reads the next non-blank record; false at the end of the stream.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Next()
     {
         while (true)
@@ -182,6 +184,7 @@ internal sealed class CsvTokenizer
     /// Finds the end of the record that starts at <see cref="_pos"/>, continuing from <paramref name="scan"/>.
     /// False when more data is needed (state is kept in <paramref name="scan"/> and <paramref name="quoted"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryFindEnd(ref int scan, ref bool quoted, out int recordEnd, out int next, out long newlines)
     {
         newlines = 0;
@@ -230,6 +233,7 @@ internal sealed class CsvTokenizer
         return span.IndexOf((byte)'"') < 0 ? 0 : span.Count((byte)'\n');
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Split(int start, int end)
     {
         int count = 0;

@@ -12,7 +12,7 @@ namespace SparkAnomaly.Data;
 /// when every value lies in [1e9, 4.2e9] (2001-09-09 to 2103), <see cref="TimestampKind.EpochMillis"/> when every
 /// value lies in [1e12, 4.2e12], and <see cref="TimestampKind.Step"/> otherwise. Without a time column, each
 /// series gets steps 0..n-1 in input order.</para>
-/// <para>Directories: every <c>*.parquet</c>, <c>*.csv</c>, <c>*.tsv</c> and <c>*.txt</c> file below it is read,
+/// <para>Directories: every <c>*.parquet</c>, <c>*.csv</c>, <c>*.tsv</c> and <c>part-*.txt</c> file below it is read,
 /// except names starting with <c>_</c> or <c>.</c> (<c>_SUCCESS</c>, <c>_temporary/</c>, <c>.crc</c>);
 /// <c>key=value</c> folders add a text column <c>key</c> (URL-decoded; never picked as a channel automatically).
 /// Empty part files are skipped.</para>
@@ -108,7 +108,7 @@ public static class DataReader
         if (files.Count == 0)
         {
             throw new SparkAnomalyException(
-                $"Directory '{dir}' has no data files (*.parquet, *.csv, *.tsv, *.txt; names starting with _ or . are ignored). Point --data at a Spark output directory or a data file.");
+                $"Directory '{dir}' has no data files (*.parquet, *.csv, *.tsv, part-*.txt; names starting with _ or . are ignored). Point --data at a Spark output directory or a data file.");
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         long rows = 0;
@@ -159,7 +159,9 @@ public static class DataReader
             else
             {
                 string ext = Path.GetExtension(name).ToLowerInvariant();
-                if (ext == ".parquet" || s_csvExtensions.Contains(ext))
+                // .txt only as a part file, so that a README.txt next to the data is not parsed.
+                bool csv = ext is ".csv" or ".tsv" || (ext == ".txt" && name.StartsWith("part-", StringComparison.Ordinal));
+                if (ext == ".parquet" || csv)
                 {
                     files.Add((entry, partitions));
                 }
@@ -173,6 +175,10 @@ public static class DataReader
         var series = new List<Series>(ctx.Builders.Count);
         foreach (var b in ctx.Builders)
         {
+            if (b.Count == 0)
+            {
+                continue; // e.g. the single-series builder of an empty part file
+            }
             var s = b.Build(ctx, timeFromColumn);
             if (s is not null)
             {

@@ -9,9 +9,11 @@ internal static class ParquetSource
 {
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
+        var progress = new Progress();
         try
         {
-            return ReadAsync(ctx, path, partitions, requireRows).ConfigureAwait(false).GetAwaiter().GetResult();
+            // On the thread pool, so that blocking here cannot deadlock a caller's synchronisation context.
+            return Task.Run(() => ReadAsync(ctx, path, partitions, requireRows, progress)).GetAwaiter().GetResult();
         }
         catch (SparkAnomalyException)
         {
@@ -21,13 +23,19 @@ internal static class ParquetSource
         {
             // Parquet.Net reports corruption as IOException, ParquetException, Thrift errors, InvalidOperation, ...
             throw new SparkAnomalyException(
-                $"'{path}' is not a readable Parquet file ({e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
+                $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
         }
     }
 
     private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
 
-    private static async Task<long> ReadAsync(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
+    /// <summary>What was being read when Parquet.Net failed, for the message.</summary>
+    private sealed class Progress
+    {
+        public string Where { get; set; } = "the footer";
+    }
+
+    private static async Task<long> ReadAsync(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows, Progress progress)
     {
         var file = new InputFile(path, isParquet: true);
         int fileIndex = ctx.AddFile(file);
@@ -65,6 +73,7 @@ internal static class ParquetSource
         long fileRow = 0;
         var scratch = new byte[256];
         SeriesBuilder? fixedSeries = map.Series < 0 ? ctx.GetSeries(CsvSource.SingleSeriesName(ctx)) : null;
+        long fileRows = reader.RowGroups.Sum(r => r.RowCount);
         int channels = map.Channels.Length;
         var missing = ctx.Options.Missing;
         for (int g = 0; g < reader.RowGroupCount; g++)
@@ -80,9 +89,15 @@ internal static class ParquetSource
             {
                 continue;
             }
-            async Task<Column> Load(int col) => col < fileColumns
-                ? await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false)
-                : Column.Constant(partitions[col - fileColumns].Value);
+            async Task<Column> Load(int col)
+            {
+                if (col >= fileColumns)
+                {
+                    return Column.Constant(partitions[col - fileColumns].Value);
+                }
+                progress.Where = $"row group {g}, column '{names[col]}'";
+                return await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false);
+            }
             Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
             Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
             var chCols = new Column[channels];
@@ -92,7 +107,6 @@ internal static class ParquetSource
             }
             Column? labelCol = map.Label >= 0 ? await Load(map.Label).ConfigureAwait(false) : null;
             Column? splitCol = map.Split >= 0 ? await Load(map.Split).ConfigureAwait(false) : null;
-            fixedSeries?.Reserve(n);
 
             SeriesBuilder? last = null;
             string? lastId = null;
@@ -127,6 +141,10 @@ internal static class ParquetSource
                 else
                 {
                     t = series.NextStep++;
+                }
+                if (series.IsFull)
+                {
+                    series.GrowWithin(fileRows - row + 1);
                 }
                 int r = series.AddRow(t, ReadContext.Origin(fileIndex, row));
                 var values = series.RowValues(r);
@@ -221,7 +239,9 @@ internal static class ParquetSource
     {
         private string? _constant;
 
-        /// <summary>Float, double and decimal columns (as double), and integers (as double too, for channels).</summary>
+        public float[]? Floats { get; private set; }
+
+        /// <summary>Double and decimal columns.</summary>
         public double[]? Numbers { get; private set; }
 
         public long[]? Integers { get; private set; }
@@ -260,6 +280,10 @@ internal static class ParquetSource
             {
                 return Numbers[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
             }
+            if (Floats is not null)
+            {
+                return Floats[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            }
             if (Micros is not null)
             {
                 return DateTime.UnixEpoch.AddTicks(Micros[i] * 10).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
@@ -291,6 +315,16 @@ internal static class ParquetSource
                 value = float.NaN;
                 return TextValues.CellState.Missing;
             }
+            if (Floats is not null)
+            {
+                value = Floats[i];
+                if (float.IsFinite(value) && Math.Abs(value) <= TextValues.HugeLimit)
+                {
+                    return TextValues.CellState.Ok;
+                }
+                value = float.NaN;
+                return TextValues.CellState.Missing;
+            }
             if (Numbers is not null)
             {
                 double d = Numbers[i];
@@ -301,6 +335,11 @@ internal static class ParquetSource
                 }
                 value = float.NaN;
                 return TextValues.CellState.Missing;
+            }
+            if (Integers is not null)
+            {
+                value = Integers[i];
+                return TextValues.CellState.Ok;
             }
             return TextValues.ParseChannel(Utf8(i, scratch), out value);
         }
@@ -318,9 +357,13 @@ internal static class ParquetSource
                 label = (sbyte)v;
                 return v is 0 or 1;
             }
-            if (Numbers is not null)
+            if (Numbers is not null || Floats is not null)
             {
-                double v = Numbers[i];
+                double v = Numbers is not null ? Numbers[i] : Floats![i];
+                if (double.IsNaN(v))
+                {
+                    return true; // pandas writes a missing integer label as NaN
+                }
                 label = v == 1 ? (sbyte)1 : (sbyte)0;
                 return v is 0 or 1;
             }
@@ -339,8 +382,7 @@ internal static class ParquetSource
             var t = f.ClrType;
             if (t == typeof(float))
             {
-                var v = await Values<float>(rg, f, n, col).ConfigureAwait(false);
-                col.Numbers = Widen(v, x => (double)x);
+                col.Floats = await Values<float>(rg, f, n, col).ConfigureAwait(false);
             }
             else if (t == typeof(double))
             {
@@ -404,10 +446,6 @@ internal static class ParquetSource
             {
                 throw new SparkAnomalyException(
                     $"Column '{f.Name}' has Parquet type {t.Name}, which cannot be read as a series id, timestamp, channel, label or split. Choose other columns (--channels, --series-column, --time-column).");
-            }
-            if (col.Integers is not null && col.Numbers is null)
-            {
-                col.Numbers = Widen(col.Integers, x => (double)x);
             }
             return col;
         }

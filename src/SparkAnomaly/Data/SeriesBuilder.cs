@@ -43,6 +43,19 @@ internal sealed class SeriesBuilder
         return _count++;
     }
 
+    public bool IsFull => _count == _timestamps.Length;
+
+    /// <summary>
+    /// Grows a full builder, but to no more than the rows the input has left: when a series runs to the end
+    /// of a Parquet file (one series per file, or series stored one after another) it ends exactly full, and
+    /// <see cref="Build"/> needs no copy.
+    /// </summary>
+    public void GrowWithin(long rowsLeft)
+    {
+        long size = Math.Min(Math.Max((long)_timestamps.Length * 2, _count + 1L), _count + Math.Max(rowsLeft, 1L));
+        Grow((int)Math.Min(size, int.MaxValue), exact: true);
+    }
+
     /// <summary>Reserves room for <paramref name="extra"/> more rows (Parquet knows row-group sizes).</summary>
     public void Reserve(int extra)
     {
@@ -81,10 +94,11 @@ internal sealed class SeriesBuilder
         _splits[row] = split;
     }
 
-    private void Grow(int needed)
+    private void Grow(int needed, bool exact = false)
     {
-        int size = Math.Max(needed, (int)Math.Min((long)_timestamps.Length * 2, Array.MaxLength / Math.Max(_channels, 1)));
-        if (size < needed)
+        int limit = Array.MaxLength / Math.Max(_channels, 1);
+        int size = exact ? needed : Math.Max(needed, (int)Math.Min((long)_timestamps.Length * 2, limit));
+        if (size > limit)
         {
             throw new SparkAnomalyException($"Series '{Id}' has more than {_timestamps.Length} rows, more than one series can hold. Split it into several series.");
         }

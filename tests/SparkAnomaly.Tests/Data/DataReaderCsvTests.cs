@@ -249,4 +249,65 @@ public sealed class DataReaderCsvTests : IDisposable
         Assert.Equal(rows - rows / 3, s1.Length);
         Assert.Equal(s1.Timestamps[^1] * 0.5f, s1.Values[^2]);
     }
+
+    [Fact]
+    public void Read_UnnamedIndexColumn_IsNotAChannel()
+    {
+        // pandas DataFrame.to_csv() writes its index as a first column with an empty name.
+        var p = _dir.File("pandas.csv", ",series_id,timestamp,x\n0,A,1,5\n1,A,2,6\n");
+
+        var set = DataReader.Read(p, null, out var warnings);
+
+        Assert.Equal(["x"], set.ChannelNames);
+        Assert.Contains(warnings, w => w.Contains("unnamed column 1"));
+    }
+
+    [Fact]
+    public void Read_SeriesColumnNull_IgnoresSeriesColumnAndNamesAfterFile()
+    {
+        var p = _dir.File("one.csv", "series_id,timestamp,x\nA,1,5\nB,2,6\n");
+
+        var set = DataReader.Read(p, new ReadOptions { SeriesColumn = null, Channels = ["x"] });
+
+        var s = Assert.Single(set.Series);
+        Assert.Equal("one", s.Id);
+        Assert.Equal([5f, 6f], s.Values);
+    }
+
+    [Fact]
+    public void Read_EmptyLabelColumn_GivesNoLabelRows()
+    {
+        var p = _dir.File("nolabels.csv", "series_id,timestamp,x,label,split\nA,1,5,,\nA,2,6,,\n");
+
+        var set = DataReader.Read(p);
+
+        Assert.Equal([Series.NoLabel, Series.NoLabel], set.Series[0].Labels!);
+        Assert.Equal([RowSplit.Unspecified, RowSplit.Unspecified], set.Series[0].Splits!);
+    }
+
+    [Fact]
+    public void Read_DirectoryWithEmptyFirstPartAndNoSeriesColumn_NeverReturnsEmptySeries()
+    {
+        _dir.File("parts/part-00000.csv", "timestamp,x\n");
+        _dir.File("parts/part-00001.csv", "timestamp,x\n1,2\n2,3\n");
+        _dir.File("parts/part-00002.csv", "");
+
+        var set = DataReader.Read(Path.Combine(_dir.Path, "parts"));
+
+        var s = Assert.Single(set.Series);
+        Assert.Equal("parts", s.Id);
+        Assert.Equal([2f, 3f], s.Values);
+    }
+
+    [Fact]
+    public void Read_SeriesSpreadOverParts_KeepFirstAppearanceOrderAndMergeRows()
+    {
+        _dir.File("multi/part-00000.csv", "series_id,timestamp,x\nB,1,1\nA,1,2\n");
+        _dir.File("multi/part-00001.csv", "series_id,timestamp,x\nC,1,3\nB,2,4\n");
+
+        var set = DataReader.Read(Path.Combine(_dir.Path, "multi"));
+
+        Assert.Equal(["B", "A", "C"], set.Series.Select(s => s.Id));
+        Assert.Equal([1f, 4f], set.Series[0].Values);
+    }
 }

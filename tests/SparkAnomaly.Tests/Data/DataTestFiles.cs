@@ -82,9 +82,10 @@ internal static class ParquetFiles
         foreach (var columns in rowGroups)
         {
             using var rg = writer.CreateRowGroup();
-            foreach (var c in columns)
+            for (int i = 0; i < columns.Length; i++)
             {
-                await WriteColumn(rg, c);
+                // Row groups after the first pass their own field objects; write with the schema's.
+                await WriteColumn(rg, columns[i] with { Field = schema.DataFields[i] });
             }
             rg.CompleteValidate();
         }
