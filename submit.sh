@@ -65,7 +65,8 @@ note() {
 print_command() {
   local out="" word
   for word in "$@"; do
-    if [[ "$word" =~ ^[A-Za-z0-9_./:=,@%+#-]+$ ]]; then
+    # A dry run without SPARK_HOME shows the placeholder as the shell would expand it.
+    if [[ "$word" =~ ^[A-Za-z0-9_./:=,@%+#-]+$ || "$word" == "\$SPARK_HOME/"* ]]; then
       out+="$word "
     else
       out+="'${word//\'/\'\\\'\'}' "
