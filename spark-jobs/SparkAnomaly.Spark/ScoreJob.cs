@@ -8,9 +8,9 @@ using static Microsoft.Spark.Sql.Functions;
 namespace SparkAnomaly.Spark;
 
 /// <summary>
-/// <c>score</c>: the model bytes are broadcast once; one grouped-map task per series normalises nothing
-/// itself (Spark applies the model's normaliser), calls <see cref="ScoringWorker.Score"/> and returns
-/// one row per scored step; the scores are written with DataFrameWriter as Parquet partitioned by series.
+/// <c>score</c>: Spark applies the model's normaliser to the channels; the model bytes are broadcast once;
+/// one grouped-map task per series calls <see cref="ScoringWorker.Score"/> and returns one row per scored
+/// step; the scores are written with DataFrameWriter as Parquet partitioned by series.
 /// </summary>
 public static class ScoreJob
 {
