@@ -144,7 +144,8 @@ done
 
 [[ -n "$MODE" ]] || die "--mode is required: local[N], standalone, yarn-client or yarn-cluster (see --help)"
 case "$MODE" in
-  local|local\[*\]) [[ "$MODE" == "local" ]] && MODE="local[*]" ;;
+  local) MODE="local[*]" ;;
+  local\[*\]) ;;
   standalone) [[ "$MASTER" == spark://* ]] || die "standalone mode needs --master spark://HOST:PORT" ;;
   yarn-client|yarn-cluster) ;;
   *) die "unknown mode '$MODE': use local[N], standalone, yarn-client or yarn-cluster" ;;
