@@ -1,0 +1,60 @@
+using Microsoft.Spark;
+using Microsoft.Spark.Sql;
+using Microsoft.Spark.Sql.Types;
+using SparkAnomaly.Data;
+using SparkAnomaly.Scoring;
+using static Microsoft.Spark.Sql.Functions;
+
+namespace SparkAnomaly.Spark;
+
+/// <summary>
+/// <c>score</c>: Spark applies the model's normaliser to the channels; the model bytes are broadcast once;
+/// one grouped-map task per series calls <see cref="ScoringWorker.Score"/> and returns one row per scored
+/// step; the scores are written with DataFrameWriter as Parquet partitioned by series.
+/// </summary>
+public static class ScoreJob
+{
+    public static void Run(SparkSession spark, JobArguments args, Action<string> log)
+    {
+        byte[] modelBytes = SparkIo.ReadModel(spark, args.Model!);
+        TrainedModel model = TrainedModel.FromBytes(modelBytes);
+        Normaliser normaliser = model.Normaliser;
+        string[] channels = normaliser.Channels;
+
+        DataFrame input = SparkIo.ReadTable(spark, args.Data!, args.Format);
+        DataFrame rows = input.Select(
+            new[]
+            {
+                SparkIo.UserColumn(args.SeriesColumn).Cast("string").Alias("series"),
+                SparkIo.TimeAsLong(input, args.TimeColumn).Alias("ts"),
+            }
+            .Concat(channels.Select((name, c) => SparkIo.Normalised(SparkIo.UserColumn(name).Cast("float"), normaliser.Offset[c], normaliser.Scale[c])
+                .Alias(SparkSchemas.ChannelColumn(c))))
+            .ToArray());
+
+        Broadcast<byte[]> broadcastModel = spark.SparkContext.Broadcast(modelBytes);
+        try
+        {
+            DataFrame scores = ApplyScoring(rows.GroupBy("series"), broadcastModel, model.Config.WindowLength, 1);
+            if (SparkIo.FieldType(input, args.TimeColumn) is TimestampType or DateType or StringType)
+            {
+                scores = scores.WithColumn("timestamp", Expr("timestamp_micros(`timestamp`)"));
+            }
+            string target = args.Out!.TrimEnd('/') + "/scores.parquet";
+            scores.Write()
+                .Mode(args.Overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
+                .PartitionBy("series_id")
+                .Parquet(target);
+            log($"scores written to {target}");
+        }
+        finally
+        {
+            // Only after the write, the action that runs the tasks.
+            broadcastModel.Destroy();
+        }
+    }
+
+    /// <summary>The scoring UDF, alone in its own static method: its closure holds the broadcast and two ints only.</summary>
+    private static DataFrame ApplyScoring(RelationalGroupedDataset groups, Broadcast<byte[]> model, int windowLength, int stride) =>
+        groups.Apply(SparkSchemas.ScoreResult(), batch => SparkTasks.ScoreSeriesGroup(batch, model.Value(), windowLength, stride));
+}

@@ -1,0 +1,100 @@
+using Microsoft.Spark.Sql;
+using SparkAnomaly.Data;
+using SparkAnomaly.Scoring;
+using SparkAnomaly.Training;
+using static Microsoft.Spark.Sql.Functions;
+
+namespace SparkAnomaly.Spark;
+
+/// <summary>
+/// <c>train</c>: input through spark.Read() → per-series row counts → <see cref="ShardPlanner.Plan"/> →
+/// shard column (join with a small assignment DataFrame) → normaliser from Spark aggregates over the
+/// trainable rows → <see cref="ParameterAveragingMaster"/> over a <see cref="SparkCluster"/> → model file.
+/// Every decision (plan, normalisation, averaging, retries, checkpoints) is the library's.
+/// </summary>
+public static class TrainJob
+{
+    public static void Run(SparkSession spark, JobArguments args, Action<string> log, CancellationToken cancellationToken)
+    {
+        TrainingConfig config = TrainingConfig.FromJson(SparkIo.ReadText(spark, args.Config!), args.Config!).Validate();
+        string[] channels = args.Channels;
+        if (channels.Length == 0)
+        {
+            throw new SparkAnomalyException("train needs --channels, e.g. --channels x,y,z (the value columns, in model order).");
+        }
+
+        DataFrame input = SparkIo.ReadTable(spark, args.Data!, args.Format);
+        DataFrame rows = input.Select(
+            new[]
+            {
+                SparkIo.UserColumn(args.SeriesColumn).Cast("string").Alias("series"),
+                SparkIo.TimeAsLong(input, args.TimeColumn).Alias("ts"),
+                SparkIo.Trainable(input, args.SplitColumn).Alias("trainable"),
+            }
+            .Concat(channels.Select((name, c) => SparkIo.UserColumn(name).Cast("float").Alias(SparkSchemas.ChannelColumn(c))))
+            .ToArray());
+
+        // Rows per series, sorted by id so that the plan never depends on Spark's collect order.
+        var counts = rows.GroupBy("series").Count().Collect()
+            .Select(r => (SeriesId: r.GetAs<string>(0), Rows: r.GetAs<long>(1)))
+            .OrderBy(s => s.SeriesId, StringComparer.Ordinal)
+            .ToList();
+        ShardPlan plan = ShardPlanner.Plan(counts, config.Workers, config.WindowLength, config.Stride);
+        log($"{counts.Count} series on {config.Workers} workers; windows per worker: {string.Join(", ", plan.WindowsPerWorker)}");
+
+        Normaliser normaliser = FitNormaliser(rows, channels, config.Normalisation);
+
+        DataFrame assignment = spark.CreateDataFrame(
+            plan.WorkerOfSeries.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new GenericRow(new object[] { p.Key, p.Value })),
+            SparkSchemas.ShardAssignment());
+        DataFrame sharded = rows.Join(Broadcast(assignment), "series")
+            .Select(new[] { Col("shard"), Col("series"), Col("ts"), Col("trainable") }
+                .Concat(channels.Select((_, c) => SparkIo.Normalised(Col(SparkSchemas.ChannelColumn(c)), normaliser.Offset[c], normaliser.Scale[c])
+                    .Alias(SparkSchemas.ChannelColumn(c))))
+                .ToArray())
+            // One partition per shard where the range split allows it; cached, as every round reads it.
+            .RepartitionByRange(config.Workers, Col("shard"))
+            .Cache();
+
+        string checkpoints = args.CheckpointDirectory
+            ?? (SparkIo.IsDriverLocal(args.Out!) ? Path.Combine(args.Out!, "checkpoints") : Path.Combine(Path.GetTempPath(), "sparkanomaly-checkpoints"));
+        using var cluster = new SparkCluster(spark, sharded, config.Workers, config.WindowLength, config.Stride, log);
+        var master = new ParameterAveragingMaster(config, cluster, plan, normaliser, checkpoints, log);
+        TrainedModel model = master.Train(cancellationToken);
+
+        string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
+        log($"model written to {written}");
+    }
+
+    /// <summary>Count, sum, sum of squares, min and max per channel over the trainable rows, in one Spark job.</summary>
+    private static Normaliser FitNormaliser(DataFrame rows, string[] channels, NormalisationKind kind)
+    {
+        var aggregates = new List<Column>();
+        for (int c = 0; c < channels.Length; c++)
+        {
+            Column x = Col(SparkSchemas.ChannelColumn(c)).Cast("double");
+            aggregates.Add(Sum(x));
+            aggregates.Add(Sum(x * x));
+            aggregates.Add(Min(x));
+            aggregates.Add(Max(x));
+        }
+        Row stats = rows.Filter(Col("trainable")).Agg(Count(Lit(1)), aggregates.ToArray()).Collect().Single();
+        long count = stats.GetAs<long>(0);
+        if (count == 0)
+        {
+            throw new SparkAnomalyException("the input has no trainable rows (every row has split=test): nothing to fit the normaliser on. Mark some rows split=train or leave the split column empty.");
+        }
+        var sum = new double[channels.Length];
+        var sumOfSquares = new double[channels.Length];
+        var min = new double[channels.Length];
+        var max = new double[channels.Length];
+        for (int c = 0; c < channels.Length; c++)
+        {
+            sum[c] = stats.GetAs<double>(1 + 4 * c);
+            sumOfSquares[c] = stats.GetAs<double>(2 + 4 * c);
+            min[c] = stats.GetAs<double>(3 + 4 * c);
+            max[c] = stats.GetAs<double>(4 + 4 * c);
+        }
+        return Normaliser.FromStatistics(kind, channels, count, sum, sumOfSquares, min, max);
+    }
+}
