@@ -1,0 +1,45 @@
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly.Tests.Training;
+
+public sealed class ConfigTests
+{
+    [Fact]
+    public void ShippedTrainJson_ParsesToTheBuiltInDefaults()
+    {
+        var shipped = TrainingConfig.Load(Path.Combine(TestPaths.RepoRoot, "conf", "train.json"));
+        Assert.Equal(new TrainingConfig().ToJson(), shipped.ToJson());
+    }
+
+    [Fact]
+    public void ShippedTrainJson_DocumentsEveryField()
+    {
+        var text = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "conf", "train.json"));
+        foreach (var field in System.Text.Json.JsonDocument.Parse(new TrainingConfig().ToJson()).RootElement.EnumerateObject().Select(p => p.Name))
+        {
+            var line = Assert.Single(text, l => l.TrimStart().StartsWith($"\"{field}\"", StringComparison.Ordinal));
+            Assert.Contains("//", line);
+        }
+    }
+
+    [Theory]
+    [InlineData("{ \"workers\": 0 }", "workers")]
+    [InlineData("{ \"learningRate\": -1 }", "learningRate")]
+    [InlineData("{ \"device\": \"gpu\" }", "device")]
+    [InlineData("{ \"wokers\": 2 }", "wokers")]
+    [InlineData("{ \"rounds\": \"many\" }", "line 1")]
+    public void InvalidConfig_RefusedNamingTheField(string json, string mentions)
+    {
+        var e = Assert.ThrowsAny<SparkAnomalyException>(() => TrainingConfig.FromJson(json, "test.json").Validate());
+        Assert.Contains(mentions, e.Message);
+    }
+
+    [Fact]
+    public void ResultHash_IgnoresOperationalFields_TracksResultFields()
+    {
+        var a = new TrainingConfig();
+        Assert.Equal(a.ResultHash(), (a with { ThreadsPerWorker = 2, Device = "cpu", CheckpointEvery = 1, MaxTaskRetries = 9 }).ResultHash());
+        Assert.NotEqual(a.ResultHash(), (a with { Seed = 1 }).ResultHash());
+        Assert.NotEqual(a.ResultHash(), (a with { Workers = 3 }).ResultHash());
+    }
+}
