@@ -10,7 +10,7 @@ using SparkAnomaly.Training;
 namespace SparkAnomaly.Cli;
 
 /// <summary>Builds the command tree. Each command binds through its Option instances, never by name.</summary>
-internal static class Commands
+internal static partial class Commands
 {
     public static RootCommand Build(TextWriter stdout, TextWriter stderr)
     {
