@@ -27,6 +27,8 @@ public sealed class JobArguments
 
     public bool Overwrite { get; private init; }
 
+    public bool Resume { get; private init; }
+
     public bool Help { get; private init; }
 
     public static string Usage =>
@@ -37,7 +39,7 @@ public sealed class JobArguments
                 [--format parquet|csv] [--series-column series_id] [--time-column timestamp]
                 [--split-column split] [--checkpoint-dir LOCAL_DIR]
           score --data PATH --model MODEL --out DIR
-                [--format parquet|csv] [--series-column series_id] [--time-column timestamp] [--overwrite]
+                [--format parquet|csv] [--series-column series_id] [--time-column timestamp] [--overwrite] [--resume]
 
         PATH, DIR and MODEL may be hdfs://, s3a://, abfss:// or local paths. Training writes DIR/model.parquet
         (driver-local DIR) or the dataset DIR/model (other schemes); scoring writes DIR/scores.parquet,
@@ -57,13 +59,18 @@ public sealed class JobArguments
             throw new SparkAnomalyException($"unknown command '{command}'. Use train or score (--help for usage).");
         }
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        bool overwrite = false, help = false;
+        bool overwrite = false, resume = false, help = false;
         for (int i = 1; i < args.Count; i++)
         {
             string option = args[i];
             if (option is "--overwrite")
             {
                 overwrite = true;
+                continue;
+            }
+            if (option is "--resume")
+            {
+                resume = true;
                 continue;
             }
             if (option is "-h" or "--help")
@@ -86,6 +93,7 @@ public sealed class JobArguments
             Command = command,
             Help = help,
             Overwrite = overwrite,
+            Resume = resume,
             Data = Get(values, "--data"),
             Out = Get(values, "--out"),
             Config = Get(values, "--config"),

@@ -35,7 +35,7 @@ public static class ScoreJob
         Broadcast<byte[]> broadcastModel = spark.SparkContext.Broadcast(modelBytes);
         try
         {
-            DataFrame scores = ApplyScoring(rows.GroupBy("series"), broadcastModel, model.Config.WindowLength, 1);
+            DataFrame scores = ApplyScoring(rows.GroupBy("series"), broadcastModel, model.Model.WindowLength, 1);
             if (SparkIo.FieldType(input, args.TimeColumn) is TimestampType or DateType or StringType)
             {
                 scores = scores.WithColumn("timestamp", Expr("timestamp_micros(`timestamp`)"));
@@ -55,6 +55,6 @@ public static class ScoreJob
     }
 
     /// <summary>The scoring UDF, alone in its own static method: its closure holds the broadcast and two ints only.</summary>
-    private static DataFrame ApplyScoring(RelationalGroupedDataset groups, Broadcast<byte[]> model, int windowLength, int stride) =>
+    internal static DataFrame ApplyScoring(RelationalGroupedDataset groups, Broadcast<byte[]> model, int windowLength, int stride) =>
         groups.Apply(SparkSchemas.ScoreResult(), batch => SparkTasks.ScoreSeriesGroup(batch, model.Value(), windowLength, stride));
 }

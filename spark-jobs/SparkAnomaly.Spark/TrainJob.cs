@@ -1,3 +1,4 @@
+using Microsoft.Spark;
 using Microsoft.Spark.Sql;
 using SparkAnomaly.Data;
 using SparkAnomaly.Scoring;
@@ -34,8 +35,8 @@ public static class TrainJob
             .Concat(channels.Select((name, c) => SparkIo.UserColumn(name).Cast("float").Alias(SparkSchemas.ChannelColumn(c))))
             .ToArray());
 
-        // Rows per series, sorted by id so that the plan never depends on Spark's collect order.
-        var counts = rows.GroupBy("series").Count().Collect()
+        // Trainable rows per series, sorted by id so that the plan never depends on Spark's collect order.
+        var counts = rows.Filter(Col("trainable")).GroupBy("series").Count().Collect()
             .Select(r => (SeriesId: r.GetAs<string>(0), Rows: r.GetAs<long>(1)))
             .OrderBy(s => s.SeriesId, StringComparer.Ordinal)
             .ToList();
@@ -58,12 +59,43 @@ public static class TrainJob
 
         string checkpoints = args.CheckpointDirectory
             ?? (SparkIo.IsDriverLocal(args.Out!) ? Path.Combine(args.Out!, "checkpoints") : Path.Combine(Path.GetTempPath(), "sparkanomaly-checkpoints"));
-        using var cluster = new SparkCluster(spark, sharded, config.Workers, config.WindowLength, config.Stride, log);
-        var master = new ParameterAveragingMaster(config, cluster, plan, normaliser, checkpoints, log);
-        TrainedModel model = master.Train(cancellationToken);
+        Directory.CreateDirectory(checkpoints);
+        var modelConfig = config.ModelFor(channels.Length);
+        TrainingOutcome outcome;
+        using (var cluster = new SparkCluster(spark, sharded, config.Workers, config.WindowLength, config.Stride, log))
+        {
+            var master = new ParameterAveragingMaster(config, modelConfig, cluster, plan.WindowsPerWorker, new MasterOptions
+            {
+                CheckpointPath = Path.Combine(checkpoints, "checkpoint.bin"),
+                Resume = args.Resume,
+                OnRound = r => log($"round {r.Round + 1}: loss {r.Loss:F3}, {r.Windows} windows, fit {r.FitMs:F0} ms, retries {r.Retries}"),
+            });
+            outcome = master.Run(cancellationToken);
+        }
+        TrainedModel model = Detector.Assemble(config, modelConfig, normaliser, outcome, args.Data!,
+            "spark:" + string.Join(",", counts.Select(c => $"{c.SeriesId}={c.Rows}")).GetHashCode().ToString("x8"), plan.WindowsPerWorker.Sum());
 
+        // The threshold comes from the training rows' scores, computed by the same grouped-map scoring.
+        Broadcast<byte[]> scoringModel = spark.SparkContext.Broadcast(model.ToBytes());
+        double[] trainingScores;
+        try
+        {
+            DataFrame scored = ScoreJob.ApplyScoring(sharded.Drop("shard", "trainable").GroupBy("series"), scoringModel, config.WindowLength, 1);
+            trainingScores = scored
+                .Join(sharded.Select("series", "ts", "trainable").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp"), new[] { "series_id", "timestamp" })
+                .Filter(Col("trainable"))
+                .Select("score")
+                .Collect()
+                .Select(r => r.GetAs<double>(0))
+                .ToArray();
+        }
+        finally
+        {
+            scoringModel.Destroy();
+        }
+        model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores));
         string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
-        log($"model written to {written}");
+        log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");
     }
 
     /// <summary>Count, sum, sum of squares, min and max per channel over the trainable rows, in one Spark job.</summary>

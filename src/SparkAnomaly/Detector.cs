@@ -68,22 +68,42 @@ public static class Detector
             outcome = master.Run(cancellationToken);
         }
         long windows = shards.Sum(s => (long)s.WindowCount);
+        var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, Fingerprint(data), windows);
+        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
+        return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The model a finished run produced, with its provenance; the threshold is still to be fitted
+    /// (<see cref="FitThreshold"/> locally, <see cref="ThresholdFromScores"/> where an engine scored the training rows).
+    /// </summary>
+    public static TrainedModel Assemble(TrainingConfig config, Model.ModelConfig modelConfig, Normaliser normaliser, TrainingOutcome outcome,
+        string dataSource, string dataFingerprint, long trainingWindows)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(outcome);
         var provenance = new TrainingProvenance
         {
             LibraryVersion = LibraryVersion,
-            DataSource = data.Source,
-            DataFingerprint = Fingerprint(data),
+            DataSource = dataSource,
+            DataFingerprint = dataFingerprint,
             Seed = config.Seed,
             Rounds = outcome.TotalRounds,
             Workers = config.Workers,
-            TrainingWindows = windows,
+            TrainingWindows = trainingWindows,
             FinalLoss = outcome.Rounds.Count > 0 ? outcome.Rounds[^1].Loss : double.NaN,
             CreatedUtc = DateTime.UtcNow.ToString("O"),
             ConfigJson = config.ToJson(),
         };
-        var model = new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()), provenance);
-        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
-        return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds);
+        return new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()), provenance);
+    }
+
+    /// <summary>The threshold rule of <paramref name="config"/> applied to training-period scores computed elsewhere.</summary>
+    public static ThresholdInfo ThresholdFromScores(TrainedModel model, TrainingConfig config, ReadOnlySpan<double> trainingScores)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(config);
+        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, ThresholdSpec.Parse(config.Threshold)), trainingScores.Length, model.Threshold.ScoreRule);
     }
 
     /// <summary>Scores every series at every time step; series shorter than the window are listed in <paramref name="skipped"/>.</summary>

@@ -50,6 +50,25 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
         {
             throw new SparkAnomalyException($"'{data.Source}' has no trainable rows (every row has split=test): nothing to fit the normaliser on. Mark some rows split=train or leave the split column empty.");
         }
+        return FromStatistics(kind, data.ChannelNames.ToArray(), count, sum, sumSq, min, max);
+    }
+
+    /// <summary>
+    /// Builds the normaliser from per-channel totals over the trainable rows, as an engine computes them
+    /// in one aggregation (Spark: count, sum, sum of squares, min, max). <see cref="Fit"/> uses the same rule.
+    /// </summary>
+    public static Normaliser FromStatistics(NormalisationKind kind, string[] channels, long count, double[] sum, double[] sumOfSquares, double[] min, double[] max)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        int f = channels.Length;
+        if (sum.Length != f || sumOfSquares.Length != f || min.Length != f || max.Length != f)
+        {
+            throw new ArgumentException("one statistic per channel is required");
+        }
+        if (count <= 0)
+        {
+            throw new SparkAnomalyException("there are no trainable rows (every row has split=test): nothing to fit the normaliser on. Mark some rows split=train or leave the split column empty.");
+        }
         var offset = new float[f];
         var scale = new float[f];
         for (int c = 0; c < f; c++)
@@ -59,7 +78,7 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
             {
                 double mean = sum[c] / count;
                 offset[c] = (float)mean;
-                spread = Math.Sqrt(Math.Max(0, sumSq[c] / count - mean * mean));
+                spread = Math.Sqrt(Math.Max(0, sumOfSquares[c] / count - mean * mean));
             }
             else
             {
@@ -69,7 +88,7 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
             // A constant channel carries no information in training; scale 1 keeps it finite at scoring.
             scale[c] = spread > 1e-12 * Math.Max(1, Math.Abs(offset[c])) ? (float)spread : 1f;
         }
-        return new Normaliser(kind, data.ChannelNames.ToArray(), offset, scale);
+        return new Normaliser(kind, channels, offset, scale);
     }
 
     /// <summary>Scales row-major values in place.</summary>

@@ -57,24 +57,28 @@ public static class Scorer
             throw new SparkAnomalyException(
                 $"every series in '{data.Source}' is shorter than the model's window of {t} rows ({string.Join(", ", tooShort.Take(5))}). Score longer series, or train a model with a smaller --window.");
         }
+        var scorable = Enumerable.Range(0, normalised.Series.Count).Where(i => normalised.Series[i].Length >= t).ToList();
+        var results = ScoreNormalised(model, scorable.Select(i => normalised.Series[i]).ToList(), batchSize);
+        return scorable.Select((i, k) => new ScoredSeries(data.Series[i], results[k].Score, results[k].Contributions,
+            results[k].Score.Select(v => v > model.Threshold.Value).ToArray())).ToList();
+    }
+
+    /// <summary>
+    /// Scores series that are already normalised (as an engine delivers them after applying the model's
+    /// normaliser itself); every series must be at least one window long.
+    /// </summary>
+    public static IReadOnlyList<(double[] Score, double[] Contributions)> ScoreNormalised(TrainedModel model, IReadOnlyList<Series> normalised, int batchSize = DefaultBatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(normalised);
+        var rule = Enum.Parse<ScoreRule>(model.Threshold.ScoreRule, ignoreCase: true);
         var replica = ReplicaPool.Rent(model.Model, CPU);
         try
         {
             replica.SetParameters(model.Parameters);
-            var result = new List<ScoredSeries>();
-            for (int i = 0; i < normalised.Series.Count; i++)
-            {
-                var s = normalised.Series[i];
-                if (s.Length < t)
-                {
-                    continue;
-                }
-                var rule = Enum.Parse<ScoreRule>(model.Threshold.ScoreRule, ignoreCase: true);
-                var (score, contrib) = ScoreSeries(replica.Model, s, rule, batchSize);
-                var flags = score.Select(v => v > model.Threshold.Value).ToArray();
-                result.Add(new ScoredSeries(data.Series[i], score, contrib, flags));
-            }
-            return result;
+            return normalised.Select(s => s.Length < model.Model.WindowLength
+                ? throw new SparkAnomalyException($"series '{s.Id}' has {s.Length} rows, fewer than the model's window of {model.Model.WindowLength}.")
+                : ScoreSeries(replica.Model, s, rule, batchSize)).ToList();
         }
         finally
         {

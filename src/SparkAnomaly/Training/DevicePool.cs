@@ -222,6 +222,10 @@ public sealed class DevicePool
                     }
                 }
             }
+            if (request.Kind == DeviceRequestKind.Auto && _devices.Length == 0)
+            {
+                return new DeviceLease(null, -1);   // auto on a machine without GPUs: the CPU is the expected answer
+            }
             string why = _devices.Length == 0
                 ? "no CUDA device is visible to this process"
                 : $"all {_devices.Length} GPU(s) of this process ({string.Join(",", Devices)}) are leased to other running tasks";

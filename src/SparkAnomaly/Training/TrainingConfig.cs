@@ -178,7 +178,7 @@ public sealed record TrainingConfig
         {
             throw new SparkAnomalyException("klWeight, klAnnealEpochs and gradientClip must be 0 or more.");
         }
-        DeviceSpec.Parse(Device);
+        DeviceRequest.Parse(Device);
         ModelFor(1).Validate();
         return this;
     }
@@ -228,23 +228,5 @@ public sealed record TrainingConfig
         {
             throw new SparkAnomalyException($"{name} is {value}; it must be 0 or more.");
         }
-    }
-}
-
-/// <summary>A parsed device string: auto, cpu, cuda or cuda:N.</summary>
-public sealed record DeviceSpec(string Kind, int? Index)
-{
-    public static DeviceSpec Parse(string text)
-    {
-        string t = (text ?? "").Trim().ToLowerInvariant();
-        if (t is "auto" or "cpu" or "cuda")
-        {
-            return new DeviceSpec(t, null);
-        }
-        if (t.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(t.AsSpan(5), out int n) && n >= 0)
-        {
-            return new DeviceSpec("cuda", n);
-        }
-        throw new SparkAnomalyException($"device '{text}' is not one of auto, cpu, cuda, cuda:N.");
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using SparkAnomaly.Model;
 using TorchSharp;
@@ -96,7 +95,8 @@ public static class TrainingWorker
         }
 
         clock.Restart();
-        var replica = ReplicaPool.Rent(req.Model, DeviceResolver.Resolve(req.Device));
+        using var lease = DevicePool.Shared.Lease(req.Device);
+        var replica = ReplicaPool.Rent(req.Model, lease.IsCuda ? torch.device(DeviceType.CUDA, lease.CudaIndex) : CPU);
         try
         {
             replica.SetParameters(req.Parameters);
@@ -174,28 +174,5 @@ public static class TrainingWorker
             scope.DisposeEverything();
         }
         return new FitTotals(windows, batches, lossSum, reconSum, klSum, last);
-    }
-}
-
-/// <summary>Turns a device string into a torch device for this process.</summary>
-public static class DeviceResolver
-{
-    private static readonly ConcurrentDictionary<string, Device> s_cache = new();
-
-    public static Device Resolve(string device)
-    {
-        return s_cache.GetOrAdd(device ?? "auto", d =>
-        {
-            var spec = DeviceSpec.Parse(d);
-            TorchRuntime.EnsureLoaded();
-            bool cuda = torch.cuda.is_available();
-            return spec.Kind switch
-            {
-                "cpu" => CPU,
-                "auto" => cuda ? CUDA : CPU,
-                _ when !cuda => throw new SparkAnomalyException($"device '{d}' was requested but CUDA is not available here (no GPU, or the CPU backend TorchSharp-cpu is installed). Use --device cpu or auto, or build with -p:TorchBackend=cuda on a GPU machine."),
-                _ => spec.Index is int i ? torch.device(DeviceType.CUDA, i) : CUDA,
-            };
-        });
     }
 }
