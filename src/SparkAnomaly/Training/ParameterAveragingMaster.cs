@@ -177,6 +177,7 @@ public sealed class ParameterAveragingMaster
             GradientClip = _config.GradientClip,
             Model = _model,
             Threads = _config.ThreadsPerWorker,
+            Prefetch = _config.PrefetchBatches,
             Device = _config.Device,
             ShardKey = $"shard-{w}",
             Parameters = state.Parameters,

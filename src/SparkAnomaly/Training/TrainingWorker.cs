@@ -144,19 +144,20 @@ public static class TrainingWorker
         double lossSum = 0, reconSum = 0, klSum = 0, last = double.NaN;
         int batches = 0;
         int t = req.Model.WindowLength, f = req.Model.Channels;
-        var buffer = new float[req.BatchSize * t * f];
+        int steps = schedule.BatchesPerEpoch > 0 ? req.Steps : 0;
+        using var batchSource = new MinibatchSource(shard, schedule, req.BatchCursor, steps, req.BatchSize * t * f, req.Prefetch, ct);
         using var scope = NewDisposeScope();
-        for (int s = 0; s < req.Steps && schedule.BatchesPerEpoch > 0; s++)
+        for (int s = 0; s < steps; s++)
         {
             ct.ThrowIfCancellationRequested();
             long cursor = req.BatchCursor + s;
-            var batch = schedule.Batch(cursor);
-            int b = batch.Length;
-            for (int i = 0; i < b; i++)
+            var (buffer, b) = batchSource.Next();
+            var x = tensor(buffer, new long[] { req.BatchSize, t, f }).to(replica.Device);
+            batchSource.Recycle(buffer);
+            if (b < req.BatchSize)
             {
-                shard.Window(batch[i]).CopyTo(buffer.AsSpan(i * t * f, t * f));
+                x = x.narrow(0, 0, b);
             }
-            var x = tensor(buffer, new long[] { b, t, f }).to(replica.Device);
             using var g = new Generator(NoiseSeed(req.Seed, req.Worker, cursor));
             var eps = randn(new long[] { b, req.Model.LatentSize }, generator: g).to(replica.Device);
             var (loss, recon, kl) = replica.TrainStep(x, eps, req.KlWeight, optimizer);
@@ -174,5 +175,86 @@ public static class TrainingWorker
             scope.DisposeEverything();
         }
         return new FitTotals(windows, batches, lossSum, reconSum, klSum, last);
+    }
+
+    /// <summary>
+    /// Copies the windows of each minibatch into reused buffers, on a background thread when prefetch
+    /// is on, so the next batch is ready when the current step ends. Order and content are those of
+    /// <see cref="BatchSchedule"/> either way: prefetch never changes results.
+    /// </summary>
+    private sealed class MinibatchSource : IDisposable
+    {
+        private readonly ShardData _shard;
+        private readonly BatchSchedule _schedule;
+        private readonly long _firstCursor;
+        private readonly int _steps;
+        private readonly int _bufferLength;
+        private readonly System.Collections.Concurrent.BlockingCollection<(float[] Buffer, int Size)>? _ready;
+        private readonly System.Collections.Concurrent.ConcurrentBag<float[]> _free = new();
+        private readonly Task? _producer;
+        private readonly CancellationTokenSource _stop;
+        private int _next;
+
+        public MinibatchSource(ShardData shard, BatchSchedule schedule, long firstCursor, int steps, int bufferLength, int prefetch, CancellationToken ct)
+        {
+            _shard = shard;
+            _schedule = schedule;
+            _firstCursor = firstCursor;
+            _steps = steps;
+            _bufferLength = bufferLength;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (prefetch > 0 && steps > 1)
+            {
+                _ready = new(prefetch);
+                var token = _stop.Token;
+                _producer = Task.Run(() =>
+                {
+                    try
+                    {
+                        for (int s = 0; s < _steps; s++)
+                        {
+                            _ready.Add(Fill(s), token);
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                    finally
+                    {
+                        _ready.CompleteAdding();
+                    }
+                }, token);
+            }
+        }
+
+        public (float[] Buffer, int Size) Next() => _ready is null ? Fill(_next++) : _ready.Take(_stop.Token);
+
+        public void Recycle(float[] buffer) => _free.Add(buffer);
+
+        private (float[], int) Fill(int step)
+        {
+            var buffer = _free.TryTake(out var b) ? b : new float[_bufferLength];
+            var batch = _schedule.Batch(_firstCursor + step);
+            int size = _shard.WindowLength * _shard.Channels;
+            for (int i = 0; i < batch.Length; i++)
+            {
+                _shard.Window(batch[i]).CopyTo(buffer.AsSpan(i * size, size));
+            }
+            return (buffer, batch.Length);
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            try
+            {
+                _producer?.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+            _ready?.Dispose();
+            _stop.Dispose();
+        }
     }
 }

@@ -35,6 +35,9 @@ public sealed record WorkerRequest
     public required double GradientClip { get; init; }
     public required ModelConfig Model { get; init; }
     public required int Threads { get; init; }
+
+    /// <summary>Minibatches assembled ahead on a background thread (does not change results).</summary>
+    public int Prefetch { get; init; }
     public required string Device { get; init; }
 
     /// <summary>Names the shard the engine resolves for this worker (the data travels separately).</summary>
@@ -73,7 +76,7 @@ public sealed record WorkerResult
 /// <code>
 /// request: "SAWQ" u16 version u64 configHash i32 round i32 worker i32 workers i64 seed i64 batchCursor
 ///          i32 batchSize i32 steps u8 dropPartial f64 klWeight u8 optimizer f64 lr f64 gradClip
-///          i32 channels i32 windowLength i32 hidden i32 latent i32 threads str device str shardKey
+///          i32 channels i32 windowLength i32 hidden i32 latent i32 threads i32 prefetch str device str shardKey
 ///          floats params  i64 adamStep floats m floats v  u64 checksum
 /// result:  "SAWR" u16 version u64 configHash i32 round i32 worker i64 windowsSeen i32 batches i64 batchCursor
 ///          f64 meanLoss f64 lastLoss f64 meanRecon f64 meanKl f64 decodeMs f64 fitMs f64 encodeMs
@@ -115,6 +118,7 @@ public static class WorkerPayload
         w.I32(r.Model.HiddenSize);
         w.I32(r.Model.LatentSize);
         w.I32(r.Threads);
+        w.I32(r.Prefetch);
         w.Str(r.Device);
         w.Str(r.ShardKey);
         w.Floats(r.Parameters);
@@ -143,6 +147,7 @@ public static class WorkerPayload
             GradientClip = r.F64(),
             Model = new ModelConfig(r.I32(), r.I32(), r.I32(), r.I32()),
             Threads = r.I32(),
+            Prefetch = r.I32(),
             Device = r.Str(),
             ShardKey = r.Str(),
             Parameters = r.Floats(),

@@ -21,6 +21,18 @@ public sealed class MasterTests
     }
 
     [Fact]
+    public void OperationalSettings_PrefetchAndThreads_DoNotChangeTheModel()
+    {
+        var config = TrainingFixtures.Tiny(rounds: 3);
+        var (shards, _) = TrainingFixtures.Shards(TrainingFixtures.SmallData(), config);
+
+        var none = TrainingFixtures.RunMaster(config with { PrefetchBatches = 0 }, shards);
+        var ahead = TrainingFixtures.RunMaster(config with { PrefetchBatches = 3 }, shards);
+
+        Assert.Equal(none.State.Parameters, ahead.State.Parameters);
+    }
+
+    [Fact]
     public void Resume_AfterStopMidRun_EqualsUninterruptedRun()
     {
         var config = TrainingFixtures.Tiny(rounds: 5);
