@@ -344,6 +344,10 @@ internal static partial class Commands
             CheckpointPath = dir.File("checkpoint.bin"),
             OnRound = progress,
         }));
+        foreach (var s in run.SkippedSeries)
+        {
+            ui.Warn($"series {s} has no trainable window of {config.WindowLength} rows and was not trained on");
+        }
         ModelFile.Save(run.Model, dir.File("model.parquet"));
         StatsFile.Save(dir.File("stats.json"), run, config);
         return run;

@@ -24,7 +24,13 @@ public sealed record TrainRunOptions
 }
 
 /// <summary>A finished training run: the model, and how the run went.</summary>
-public sealed record TrainRun(TrainedModel Model, TrainingOutcome Outcome, IReadOnlyList<string> ShardPlan, long TrainingWindows, double Seconds);
+/// <param name="Model">The trained detector, threshold fitted.</param>
+/// <param name="Outcome">Final state and per-round statistics.</param>
+/// <param name="ShardPlan">One line per worker: its windows and series.</param>
+/// <param name="TrainingWindows">Trainable windows over all shards.</param>
+/// <param name="Seconds">Wall time of the whole call.</param>
+/// <param name="SkippedSeries">Series with no trainable window (shorter than the window, or all split=test), named with their length.</param>
+public sealed record TrainRun(TrainedModel Model, TrainingOutcome Outcome, IReadOnlyList<string> ShardPlan, long TrainingWindows, double Seconds, IReadOnlyList<string> SkippedSeries);
 
 /// <summary>
 /// The library in one place, one call per step, for programs and notebooks:
@@ -70,7 +76,9 @@ public static class Detector
         long windows = shards.Sum(s => (long)s.WindowCount);
         var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, Fingerprint(data), windows);
         model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
-        return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds);
+        var used = shards.SelectMany(sh => sh.Series).Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var skipped = data.Series.Where(x => !used.Contains(x.Id)).Select(x => $"{x.Id} ({x.Length} rows)").ToList();
+        return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds, skipped);
     }
 
     /// <summary>

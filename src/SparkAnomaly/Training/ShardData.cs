@@ -46,18 +46,28 @@ public sealed class ShardData
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(windows);
         int channels = series.Count > 0 ? series[0].Channels : 0;
+        // Keep only the series this shard's windows use, so Series lists exactly the shard's data.
+        var remap = new Dictionary<int, int>();
+        var kept = new List<Series>();
         var ws = new int[windows.Count];
         var st = new int[windows.Count];
         for (int i = 0; i < windows.Count; i++)
         {
-            (ws[i], st[i]) = windows[i];
-            var s = series[ws[i]];
-            if (st[i] < 0 || st[i] + windowLength > s.Length || s.Channels != channels)
+            var (si, start) = windows[i];
+            var s = series[si];
+            if (start < 0 || start + windowLength > s.Length || s.Channels != channels)
             {
-                throw new ArgumentException($"window {i} ({s.Id} @ {st[i]}) does not fit its series of {s.Length} rows");
+                throw new ArgumentException($"window {i} ({s.Id} @ {start}) does not fit its series of {s.Length} rows");
             }
+            if (!remap.TryGetValue(si, out int k))
+            {
+                k = remap[si] = kept.Count;
+                kept.Add(s);
+            }
+            ws[i] = k;
+            st[i] = start;
         }
-        return new ShardData(series.ToArray(), ws, st, channels, windowLength);
+        return new ShardData(kept.ToArray(), ws, st, channels, windowLength);
     }
 
     /// <summary>

@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SparkAnomaly.Data;
+using SparkAnomaly.Training;
+
+namespace SparkAnomaly.Tests.Training;
+
+public sealed class ShardTests
+{
+    private static Series Make(string id, int rows, int channels = 2, RowSplit[]? splits = null) =>
+        new(id, Enumerable.Range(0, rows).Select(i => (long)i).ToArray(), Enumerable.Range(0, rows * channels).Select(i => (float)i).ToArray(), channels, null, splits);
+
+    [Fact]
+    public void Windows_AreViewsOfTheSeriesBuffer_NotCopies()
+    {
+        var s = Make("a", 50);
+        var shard = ShardData.FromSeries(new[] { s }, windowLength: 10, stride: 3);
+
+        var w = shard.Window(4);   // starts at row 12
+
+        Assert.True(Unsafe.AreSame(ref MemoryMarshal.GetReference(w), ref s.Values[12 * 2]));
+        Assert.Equal(10 * 2, w.Length);
+    }
+
+    [Fact]
+    public void TrainableWindows_SkipTestRowsAndShortSeries()
+    {
+        var splits = Enumerable.Range(0, 30).Select(i => i is >= 10 and < 15 ? RowSplit.Test : RowSplit.Train).ToArray();
+        var series = new[] { Make("a", 30, splits: splits), Make("short", 5) };
+
+        var windows = WindowIndex.Trainable(series, windowLength: 8, stride: 1);
+
+        // Windows [0..2] end before row 10; windows starting at 15..22 start after row 14.
+        Assert.Equal(Enumerable.Range(0, 3).Concat(Enumerable.Range(15, 8)), windows.Select(w => w.Start));
+        Assert.All(windows, w => Assert.Equal(0, w.Series));
+    }
+
+    [Theory]
+    [InlineData(RepartitionPolicy.Always)]
+    [InlineData(RepartitionPolicy.Never)]
+    [InlineData(RepartitionPolicy.WhenUnbalanced)]
+    public void Split_CoversEveryWindowOnce_Deterministically(RepartitionPolicy policy)
+    {
+        var series = new[] { Make("a", 400), Make("b", 100), Make("c", 250), Make("d", 30) };
+
+        var shards = ShardPlanner.Split(series, 3, 16, 2, policy);
+        var again = ShardPlanner.Split(series, 3, 16, 2, policy);
+
+        int total = WindowIndex.Trainable(series, 16, 2).Count;
+        Assert.Equal(total, shards.Sum(s => s.WindowCount));
+        var seen = shards.SelectMany(sh => Enumerable.Range(0, sh.WindowCount).Select(i => (sh.WindowAt(i).Series.Id, sh.WindowAt(i).Start))).ToList();
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        Assert.Equal(shards.Select(s => s.WindowCount), again.Select(s => s.WindowCount));
+        if (policy != RepartitionPolicy.Never)
+        {
+            Assert.True(shards.Max(s => s.WindowCount) <= ShardPlanner.TolerableImbalance * total / 3.0 + 1);
+        }
+    }
+
+    [Fact]
+    public void Plan_WholeSeries_BalancedByWindowsAndDeterministic()
+    {
+        var counts = new[] { ("a", 1000L), ("b", 1000L), ("c", 1000L), ("d", 1000L) };
+        var plan = ShardPlanner.Plan(counts, 2, 64, 1);
+        Assert.Equal(new[] { 0, 0, 1, 1 }, counts.Select(c => plan.WorkerOfSeries[c.Item1]));
+        Assert.Equal(plan.WindowsPerWorker[0], plan.WindowsPerWorker[1]);
+        Assert.Equal(1.0, plan.Imbalance, 6);
+    }
+}
