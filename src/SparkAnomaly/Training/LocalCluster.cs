@@ -70,6 +70,7 @@ public sealed class LocalCluster : ITrainingCluster
     private readonly BlockingCollection<Action>[] _queues;
     private readonly IReadOnlyList<Fault> _faults;
     private readonly ConcurrentDictionary<(int Worker, int Round), int> _attempts = new();
+    private int _injected;
 
     public LocalCluster(ShardData[] shards, IReadOnlyList<Fault>? faults = null)
     {
@@ -99,8 +100,8 @@ public sealed class LocalCluster : ITrainingCluster
 
     public IReadOnlyList<ShardData> Shards => _shards;
 
-    /// <summary>Faults injected so far (one per failed attempt).</summary>
-    public int FaultsInjected => _attempts.Values.Sum();
+    /// <summary>Faults injected so far (one per faulty attempt).</summary>
+    public int FaultsInjected => Volatile.Read(ref _injected);
 
     public IReadOnlyList<TaskOutcome> RunRound(int round, IReadOnlyList<WorkerTask> tasks, CancellationToken cancellationToken)
     {
@@ -135,9 +136,9 @@ public sealed class LocalCluster : ITrainingCluster
     {
         var fault = _faults.FirstOrDefault(f => f.Worker == task.Worker && f.Round == round);
         bool inject = fault is not null && _attempts.AddOrUpdate((task.Worker, round), 1, (_, n) => n + 1) <= fault.Times;
-        if (!inject)
+        if (inject)
         {
-            _attempts.AddOrUpdate((task.Worker, round), 0, (_, n) => n);
+            Interlocked.Increment(ref _injected);
         }
         byte[] result;
         try
