@@ -221,6 +221,7 @@ public sealed class ParameterAveragingMaster
             }
         }
 
+        PausePoint.Reached("average", round);
         clock.Restart();
         var done = results.Select(r => r!).ToArray();
         var (parameters, updater) = Average(done, state);
