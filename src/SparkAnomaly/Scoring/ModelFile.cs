@@ -100,6 +100,7 @@ public static class ModelFile
     private static async Task<TrainedModel> LoadAsync(string path)
     {
         await using var fs = File.OpenRead(path);
+        ParquetFooter.Check(fs);
         await using var reader = await ParquetReader.CreateAsync(fs);
         var meta = reader.CustomMetadata ?? new Dictionary<string, string>();
         string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
@@ -110,7 +111,14 @@ public static class ModelFile
             throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads version {FormatVersion}. Use the SparkAnomaly version that wrote it, or retrain.");
         }
         var model = Deserialize<ModelConfig>(Need("model"), path, "model");
-        model.Validate();
+        try
+        {
+            model.Validate();
+        }
+        catch (SparkAnomalyException e)
+        {
+            throw new SparkAnomalyException($"model file '{path}': {e.Message} The file is damaged or was edited; retrain or restore it.", e);
+        }
         var normaliser = Deserialize<Normaliser>(Need("normaliser"), path, "normaliser");
         var threshold = Deserialize<ThresholdInfo>(Need("threshold"), path, "threshold");
         var provenance = Deserialize<TrainingProvenance>(Need("provenance"), path, "provenance");
@@ -118,7 +126,11 @@ public static class ModelFile
 
         long expected = ParameterShapes(model).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         long rows = Enumerable.Range(0, reader.RowGroupCount).Sum(i => reader.OpenRowGroupReader(i).RowCount);
-        if (expected > MaxParameters || rows != expected)
+        if (expected > MaxParameters)
+        {
+            throw new SparkAnomalyException($"model file '{path}' declares a model of {expected} parameter values, above the limit of {MaxParameters}: refusing to allocate. The file is damaged or was crafted; retrain or restore it.");
+        }
+        if (rows != expected)
         {
             throw new SparkAnomalyException($"model file '{path}' holds {rows} parameter values but its model shape needs {expected}: the file is damaged or was edited. Retrain or restore it.");
         }
