@@ -91,8 +91,14 @@ public static class ModelFile
         {
             throw;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
+        catch (OutOfMemoryException e)
         {
+            // A crafted size that slipped past the checks above (e.g. a page header): refuse rather than crash.
+            throw new SparkAnomalyException($"model file '{path}' declares sizes that cannot be allocated ({e.Message.ReplaceLineEndings(" ")}): the file is damaged or was crafted. Retrain or restore it.", e);
+        }
+        catch (Exception e)
+        {
+            // Untrusted bytes: any parser failure (IOException, Thrift, InvalidData, Overflow, ...) means a bad file, not a bug.
             throw new SparkAnomalyException($"model file '{path}' is not a readable Parquet model ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a model.parquet written by 'sparkanomaly train'.", e);
         }
     }
