@@ -25,6 +25,12 @@ public static class ModelFile
     /// <summary>Largest model accepted (values), far above any LSTM-VAE this library builds by default.</summary>
     public const long MaxParameters = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Metadata JSON options: a run resumed from its final checkpoint trains no round and has no final
+    /// loss (NaN), which plain JSON cannot hold, so NaN and ±Infinity are written and read as named literals.
+    /// </summary>
+    internal static readonly JsonSerializerOptions MetadataJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     private static readonly DataField<string> s_tensor = new("tensor");
     private static readonly DataField<string> s_shape = new("shape");
     private static readonly DataField<int> s_index = new("index");
@@ -53,12 +59,13 @@ public static class ModelFile
         var metadata = new Dictionary<string, string>
         {
             [Prefix + "format_version"] = FormatVersion,
-            [Prefix + "model"] = JsonSerializer.Serialize(model.Model),
-            [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser),
-            [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold),
-            [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance),
+            [Prefix + "model"] = JsonSerializer.Serialize(model.Model, MetadataJson),
+            [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser, MetadataJson),
+            [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold, MetadataJson),
+            [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance, MetadataJson),
             [Prefix + "checksum"] = Checksum(model.Parameters),
         };
+        PausePoint.Reached("model-write", model.Provenance.Rounds);
         AtomicFile.Write(path, stream => WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult());
     }
 
@@ -184,7 +191,7 @@ public static class ModelFile
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize<T>(json, MetadataJson) ?? throw new JsonException("null");
         }
         catch (JsonException e)
         {

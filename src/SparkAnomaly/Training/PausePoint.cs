@@ -6,7 +6,8 @@ namespace SparkAnomaly.Training;
 /// <c>SPARKANOMALY_TEST_PAUSE_MARKER</c> (if set) and sleeps for ever, so a test can SIGKILL the
 /// process at exactly that point. Phases: <c>fit</c> (worker 0 inside its task of round r, 0-based),
 /// <c>average</c> (the driver after collecting round r, before averaging), <c>checkpoint-write</c>
-/// (half of the checkpoint after r completed rounds written and flushed to its temporary file).
+/// (half of the checkpoint after r completed rounds written and flushed to its temporary file),
+/// <c>model-write</c> (training of r rounds done and checkpointed, model.parquet not yet written).
 /// </summary>
 public static class PausePoint
 {

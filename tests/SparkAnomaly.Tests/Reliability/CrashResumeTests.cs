@@ -34,6 +34,8 @@ public sealed class CrashResumeTests
         { "fit:2", 2, false },              // worker 0 mid-task in round 2; checkpoints of rounds 1 and 2 done
         { "average:3", 3, false },          // driver between collect and average of round 3
         { "checkpoint-write:3", 2, true },  // half of checkpoint 3 flushed to its temporary file: checkpoint 2 must still be whole
+        { "checkpoint-write:5", 4, true },  // the same for the final checkpoint
+        { "model-write:5", 5, false },      // every round checkpointed, model.parquet not yet written: resume trains nothing
     };
 
     [Theory]
