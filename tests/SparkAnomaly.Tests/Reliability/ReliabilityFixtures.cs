@@ -37,10 +37,15 @@ internal static class ReliabilityFixtures
     public static int CheckpointRounds(string path, TrainingConfig config, int channels)
     {
         var model = config.ModelFor(channels);
-        using var cluster = new LocalCluster(new ShardData[config.Workers]);
-        var master = new ParameterAveragingMaster(config, model, cluster, new long[config.Workers]);
-        return Checkpoint.Read(path, config, model, master.ConfigHash).CompletedRounds;
+        ulong hash = s_configHashes.GetOrAdd((config, channels), _ =>
+        {
+            using var cluster = new LocalCluster(new ShardData[config.Workers]);
+            return new ParameterAveragingMaster(config, model, cluster, new long[config.Workers]).ConfigHash;
+        });
+        return Checkpoint.Read(path, config, model, hash).CompletedRounds;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(TrainingConfig, int), ulong> s_configHashes = new();
 
     public static Process StartCli(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {

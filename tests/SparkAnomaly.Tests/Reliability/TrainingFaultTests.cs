@@ -119,4 +119,34 @@ public sealed class TrainingFaultTests
         Assert.Equal(Parameters(run.Out("clean")), Parameters(outDir));
         Assert.NotEqual(checkpoint, File.ReadAllBytes(Path.Combine(outDir, "checkpoint.bin")));
     }
+
+    [Fact]
+    public void Checkpoint_AnyByteFlippedOrTruncated_RefusedNeverMisread()
+    {
+        using var run = new Run();
+        string outDir = run.Out("ckpt");
+        Assert.Equal(0, run.Train(outDir).Code);
+        string path = Path.Combine(outDir, "checkpoint.bin");
+        var good = File.ReadAllBytes(path);
+        var config = ReliabilityFixtures.TinyConfig(Rounds);
+        int refused = 0;
+        for (int i = 0; i < good.Length; i += 5)
+        {
+            var bad = good.ToArray();
+            bad[i] ^= 0x01;
+            File.WriteAllBytes(path, bad);
+            Assert.Throws<SparkAnomalyException>(() => ReliabilityFixtures.CheckpointRounds(path, config, channels: 3));
+            refused++;
+        }
+        Assert.True(refused > 100);
+
+        File.WriteAllBytes(path, good[..(good.Length - 100)]);
+        File.Delete(Path.Combine(outDir, "model.parquet"));
+        var (code, _, stderr) = run.Train(outDir, "--resume");
+
+        Assert.Equal(1, code);
+        Assert.Contains("checkpoint.bin", stderr);
+        Assert.Contains("checksum", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
 }
