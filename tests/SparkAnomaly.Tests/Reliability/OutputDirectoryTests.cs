@@ -43,6 +43,38 @@ public sealed class OutputDirectoryTests
     }
 
     [Fact]
+    public async Task Cli_TwoProcessesOnOneOutput_SecondRefusedNamingTheLiveHolder()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path);
+        string outDir = dir.File("out");
+        string marker = dir.File("paused");
+        using var first = ReliabilityFixtures.StartCli(new[] { "train", "--data", data, "--out", outDir, "--config", config, "--rounds", "3", "--quiet" },
+            new Dictionary<string, string> { [SparkAnomaly.Training.PausePoint.PauseAtVariable] = "fit:1", [SparkAnomaly.Training.PausePoint.MarkerVariable] = marker });
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(marker) && !first.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(20);
+            }
+            Assert.True(File.Exists(marker), "the first run reached round 1");
+
+            var second = ReliabilityFixtures.RunCli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "3", "--resume", "--overwrite");
+
+            Assert.Equal(1, second.Code);
+            Assert.Contains($"lock held by process {first.Id} {Environment.MachineName}", second.Err);
+            Assert.Single(second.Err.Trim().Split('\n'));
+        }
+        finally
+        {
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public void Claim_StaleLockOnThisHost_TakenOver()
     {
         using var dir = new TempDir();
