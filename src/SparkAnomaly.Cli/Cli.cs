@@ -29,7 +29,8 @@ public static class Cli
                 _ => null,
             };
             string prefix = option is null || error.Message.Contains(option, StringComparison.Ordinal) ? "" : option + ": ";
-            stderr.WriteLine($"error: {prefix}{OneLine(error.Message.Replace("\t", " "))} Run '{command} --help' for usage.");
+            string message = System.Text.RegularExpressions.Regex.Replace(error.Message.Replace("\t", " "), @"'System\.Nullable`1\[System\.(\w+)\]'|'System\.(\w+)'", m => $"'{m.Groups[1].Value}{m.Groups[2].Value}'");
+            stderr.WriteLine($"error: {prefix}{OneLine(message)} Run '{command} --help' for usage.");
             return UserError;
         }
         try

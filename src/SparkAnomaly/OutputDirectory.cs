@@ -5,20 +5,25 @@ namespace SparkAnomaly;
 /// <summary>
 /// Claims an output directory for one run: refuses an existing non-empty directory unless the caller
 /// overwrites or resumes, and holds a lock file naming the holder so that two runs cannot interleave
-/// their writes. A stale lock (its process gone) is taken over.
+/// their writes. A stale lock (its process gone) is taken over, and the temporary files a killed run
+/// left behind (<c>.name.pid.guid.tmp</c>, see <see cref="Training.AtomicFile"/>) are removed once the
+/// lock is held. A directory this claim created is removed again on dispose if nothing was written
+/// into it, so a refused run leaves no trace.
 /// </summary>
 public sealed class OutputDirectory : IDisposable
 {
     public const string LockFileName = ".sparkanomaly.lock";
 
     private readonly string _lockPath;
+    private readonly bool _created;
     private FileStream? _lock;
 
-    private OutputDirectory(string path, string lockPath, FileStream lockStream)
+    private OutputDirectory(string path, string lockPath, FileStream lockStream, bool created)
     {
         Path = path;
         _lockPath = lockPath;
         _lock = lockStream;
+        _created = created;
     }
 
     public string Path { get; }
@@ -35,7 +40,8 @@ public sealed class OutputDirectory : IDisposable
             throw new SparkAnomalyException($"output '{path}' is a file; --out takes a directory. Pass a new directory name.");
         }
         string lockPath = System.IO.Path.Combine(full, LockFileName);
-        if (Directory.Exists(full))
+        bool created = !Directory.Exists(full);
+        if (!created)
         {
             bool hasContent = Directory.EnumerateFileSystemEntries(full).Any(e => System.IO.Path.GetFileName(e) != LockFileName);
             if (hasContent && !overwrite && !resume)
@@ -51,7 +57,29 @@ public sealed class OutputDirectory : IDisposable
         {
             throw new SparkAnomalyException($"cannot create output directory '{path}': {e.Message} Choose a writable --out.", e);
         }
-        return new OutputDirectory(full, lockPath, AcquireLock(lockPath, path));
+        var lockStream = AcquireLock(lockPath, path);
+        RemoveStaleTempFiles(full);
+        return new OutputDirectory(full, lockPath, lockStream, created);
+    }
+
+    /// <summary>Deletes temporary files of interrupted atomic writes; only called while holding the lock, so none is in use.</summary>
+    private static void RemoveStaleTempFiles(string directory)
+    {
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            var parts = System.IO.Path.GetFileName(file).Split('.');
+            // "" . name… . pid . guid . tmp
+            if (parts.Length >= 5 && int.TryParse(parts[^3], out _) && parts[^2].Length == 32)
+            {
+                try
+                {
+                    System.IO.File.Delete(file);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
     }
 
     private static FileStream AcquireLock(string lockPath, string shown)
@@ -127,8 +155,12 @@ public sealed class OutputDirectory : IDisposable
         try
         {
             System.IO.File.Delete(_lockPath);
+            if (_created && !Directory.EnumerateFileSystemEntries(Path).Any())
+            {
+                Directory.Delete(Path);
+            }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
     }

@@ -97,7 +97,7 @@ public static class DataReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SparkAnomalyException($"'{path}' could not be opened: {e.Message}. Check the path and its permissions.", e);
+            throw new SparkAnomalyException($"'{path}' could not be opened: {e.Message.TrimEnd('.')}. Check the path and its permissions.", e);
         }
     }
 

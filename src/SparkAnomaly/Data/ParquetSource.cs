@@ -39,7 +39,9 @@ internal static class ParquetSource
     {
         var file = new InputFile(path, isParquet: true);
         int fileIndex = ctx.AddFile(file);
-        await using var reader = await ParquetReader.CreateAsync(path).ConfigureAwait(false);
+        await using var stream = File.OpenRead(path);
+        ParquetFooter.Check(stream);
+        await using var reader = await ParquetReader.CreateAsync(stream).ConfigureAwait(false);
         var fields = reader.Schema.DataFields.Where(f => !f.IsArray).ToList();
         var names = fields.Select(f => f.Name).ToList();
         int fileColumns = names.Count;

@@ -25,6 +25,12 @@ public static class ModelFile
     /// <summary>Largest model accepted (values), far above any LSTM-VAE this library builds by default.</summary>
     public const long MaxParameters = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Metadata JSON options: a run resumed from its final checkpoint trains no round and has no final
+    /// loss (NaN), which plain JSON cannot hold, so NaN and ±Infinity are written and read as named literals.
+    /// </summary>
+    internal static readonly JsonSerializerOptions MetadataJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     private static readonly DataField<string> s_tensor = new("tensor");
     private static readonly DataField<string> s_shape = new("shape");
     private static readonly DataField<int> s_index = new("index");
@@ -53,12 +59,13 @@ public static class ModelFile
         var metadata = new Dictionary<string, string>
         {
             [Prefix + "format_version"] = FormatVersion,
-            [Prefix + "model"] = JsonSerializer.Serialize(model.Model),
-            [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser),
-            [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold),
-            [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance),
+            [Prefix + "model"] = JsonSerializer.Serialize(model.Model, MetadataJson),
+            [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser, MetadataJson),
+            [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold, MetadataJson),
+            [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance, MetadataJson),
             [Prefix + "checksum"] = Checksum(model.Parameters),
         };
+        PausePoint.Reached("model-write", model.Provenance.Rounds);
         AtomicFile.Write(path, stream => WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult());
     }
 
@@ -91,8 +98,14 @@ public static class ModelFile
         {
             throw;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
+        catch (OutOfMemoryException e)
         {
+            // A crafted size that slipped past the checks above (e.g. a page header): refuse rather than crash.
+            throw new SparkAnomalyException($"model file '{path}' declares sizes that cannot be allocated ({e.Message.ReplaceLineEndings(" ")}): the file is damaged or was crafted. Retrain or restore it.", e);
+        }
+        catch (Exception e)
+        {
+            // Untrusted bytes: any parser failure (IOException, Thrift, InvalidData, Overflow, ...) means a bad file, not a bug.
             throw new SparkAnomalyException($"model file '{path}' is not a readable Parquet model ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a model.parquet written by 'sparkanomaly train'.", e);
         }
     }
@@ -100,6 +113,7 @@ public static class ModelFile
     private static async Task<TrainedModel> LoadAsync(string path)
     {
         await using var fs = File.OpenRead(path);
+        ParquetFooter.Check(fs);
         await using var reader = await ParquetReader.CreateAsync(fs);
         var meta = reader.CustomMetadata ?? new Dictionary<string, string>();
         string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
@@ -110,7 +124,14 @@ public static class ModelFile
             throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads version {FormatVersion}. Use the SparkAnomaly version that wrote it, or retrain.");
         }
         var model = Deserialize<ModelConfig>(Need("model"), path, "model");
-        model.Validate();
+        try
+        {
+            model.Validate();
+        }
+        catch (SparkAnomalyException e)
+        {
+            throw new SparkAnomalyException($"model file '{path}': {e.Message} The file is damaged or was edited; retrain or restore it.", e);
+        }
         var normaliser = Deserialize<Normaliser>(Need("normaliser"), path, "normaliser");
         var threshold = Deserialize<ThresholdInfo>(Need("threshold"), path, "threshold");
         var provenance = Deserialize<TrainingProvenance>(Need("provenance"), path, "provenance");
@@ -118,7 +139,11 @@ public static class ModelFile
 
         long expected = ParameterShapes(model).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         long rows = Enumerable.Range(0, reader.RowGroupCount).Sum(i => reader.OpenRowGroupReader(i).RowCount);
-        if (expected > MaxParameters || rows != expected)
+        if (expected > MaxParameters)
+        {
+            throw new SparkAnomalyException($"model file '{path}' declares a model of {expected} parameter values, above the limit of {MaxParameters}: refusing to allocate. The file is damaged or was crafted; retrain or restore it.");
+        }
+        if (rows != expected)
         {
             throw new SparkAnomalyException($"model file '{path}' holds {rows} parameter values but its model shape needs {expected}: the file is damaged or was edited. Retrain or restore it.");
         }
@@ -166,7 +191,7 @@ public static class ModelFile
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize<T>(json, MetadataJson) ?? throw new JsonException("null");
         }
         catch (JsonException e)
         {

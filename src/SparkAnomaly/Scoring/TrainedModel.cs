@@ -59,7 +59,7 @@ public sealed class TrainedModel
 
     public TrainedModel WithThreshold(ThresholdInfo threshold) => new(Model, Normaliser, Parameters, threshold, Provenance);
 
-    internal string MetadataJson() => JsonSerializer.Serialize(new { Model, Normaliser, Threshold, Provenance });
+    internal string MetadataJson() => JsonSerializer.Serialize(new { Model, Normaliser, Threshold, Provenance }, ModelFile.MetadataJson);
 
     /// <summary>Compact binary form for broadcasting to workers: metadata JSON + parameters, checksummed.</summary>
     public byte[] ToBytes()
@@ -67,10 +67,10 @@ public sealed class TrainedModel
         var w = new WorkerPayload.PayloadWriter(1024 + 4 * Parameters.Length);
         w.Bytes("SAMB"u8);
         w.U16(1);
-        w.Str(JsonSerializer.Serialize(Model));
-        w.Str(JsonSerializer.Serialize(Normaliser));
-        w.Str(JsonSerializer.Serialize(Threshold));
-        w.Str(JsonSerializer.Serialize(Provenance));
+        w.Str(JsonSerializer.Serialize(Model, ModelFile.MetadataJson));
+        w.Str(JsonSerializer.Serialize(Normaliser, ModelFile.MetadataJson));
+        w.Str(JsonSerializer.Serialize(Threshold, ModelFile.MetadataJson));
+        w.Str(JsonSerializer.Serialize(Provenance, ModelFile.MetadataJson));
         w.Floats(Parameters);
         return w.Finish();
     }

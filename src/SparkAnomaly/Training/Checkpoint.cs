@@ -29,7 +29,15 @@ public static class Checkpoint
         w.I64(state.Updater.Step);
         w.Floats(state.Updater.FirstMoment);
         w.Floats(state.Updater.SecondMoment);
-        AtomicFile.WriteAllBytes(path, w.Finish());
+        byte[] bytes = w.Finish();
+        AtomicFile.Write(path, stream =>
+        {
+            int half = bytes.Length / 2;
+            stream.Write(bytes, 0, half);
+            stream.Flush();
+            PausePoint.Reached("checkpoint-write", state.CompletedRounds);
+            stream.Write(bytes, half, bytes.Length - half);
+        });
     }
 
     public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash)

@@ -147,6 +147,10 @@ public sealed class LocalCluster : ITrainingCluster
             {
                 throw new InvalidOperationException($"injected fault: worker {task.Worker} failed in round {round}");
             }
+            if (task.Worker == 0)
+            {
+                PausePoint.Reached("fit", round);
+            }
             result = TrainingWorker.Run(task.Request, _shards[task.Worker], ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)

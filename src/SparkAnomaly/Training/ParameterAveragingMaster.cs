@@ -216,12 +216,13 @@ public sealed class ParameterAveragingMaster
                         ? $" The last checkpoint '{_options.CheckpointPath}' is intact: fix the cause and rerun with --resume."
                         : "";
                     throw new SparkAnomalyException(
-                        $"worker {w} failed round {round} {attempt + 1} times (maxTaskRetries {_config.MaxTaskRetries}): {errors[w] ?? "no result"}.{where}");
+                        $"worker {w} failed round {round} {attempt + 1} times (maxTaskRetries {_config.MaxTaskRetries}): {(errors[w] ?? "no result").TrimEnd('.')}.{where}");
                 }
                 retries += pending.Count;
             }
         }
 
+        PausePoint.Reached("average", round);
         clock.Restart();
         var done = results.Select(r => r!).ToArray();
         var (parameters, updater) = Average(done, state);

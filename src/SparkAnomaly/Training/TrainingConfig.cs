@@ -144,11 +144,24 @@ public sealed record TrainingConfig
 
     public static TrainingConfig Load(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new SparkAnomalyException($"config file '{path}' is a directory. Pass a JSON file to --config, e.g. conf/train.json.");
+        }
         if (!File.Exists(path))
         {
             throw new SparkAnomalyException($"config file '{path}' does not exist. Pass an existing file to --config, e.g. conf/train.json.");
         }
-        return FromJson(File.ReadAllText(path), path);
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SparkAnomalyException($"config file '{path}' cannot be read: {e.Message.TrimEnd('.')}. Check the file and its permissions.", e);
+        }
+        return FromJson(json, path);
     }
 
     /// <summary>Refuses values that cannot work, naming the field.</summary>

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using SparkAnomaly.Scoring;
+
+namespace SparkAnomaly.Tests.Reliability;
+
+/// <summary>Output directories: --overwrite, the lock that keeps two runs apart, stale locks and temp files.</summary>
+public sealed class OutputDirectoryTests
+{
+    private static int DeadPid()
+    {
+        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        p.WaitForExit();
+        return p.Id;
+    }
+
+    [Fact]
+    public void Claim_Twice_SecondRefusedNamingTheHolder()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        using var first = OutputDirectory.Claim(outDir, overwrite: false);
+
+        var e = Assert.Throws<SparkAnomalyException>(() => OutputDirectory.Claim(outDir, overwrite: true));
+
+        Assert.Contains($"process {Environment.ProcessId} {Environment.MachineName}", e.Message);
+        Assert.Contains("in use by another run", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Cli_OverwriteDoesNotBypassALiveLock()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string outDir = dir.File("out");
+        using var held = OutputDirectory.Claim(outDir, overwrite: false);
+
+        var (code, _, stderr) = Cli("train", "--data", data, "--out", outDir, "--overwrite", "--rounds", "1", "--window", "16");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"lock held by process {Environment.ProcessId}", stderr);
+        Assert.True(Directory.Exists(outDir), "the holder's directory is left alone");
+    }
+
+    [Fact]
+    public async Task Cli_TwoProcessesOnOneOutput_SecondRefusedNamingTheLiveHolder()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path);
+        string outDir = dir.File("out");
+        string marker = dir.File("paused");
+        using var first = ReliabilityFixtures.StartCli(new[] { "train", "--data", data, "--out", outDir, "--config", config, "--rounds", "3", "--quiet" },
+            new Dictionary<string, string> { [SparkAnomaly.Training.PausePoint.PauseAtVariable] = "fit:1", [SparkAnomaly.Training.PausePoint.MarkerVariable] = marker });
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(marker) && !first.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(20);
+            }
+            Assert.True(File.Exists(marker), "the first run reached round 1");
+
+            var second = ReliabilityFixtures.RunCli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "3", "--resume", "--overwrite");
+
+            Assert.Equal(1, second.Code);
+            Assert.Contains($"lock held by process {first.Id} {Environment.MachineName}", second.Err);
+            Assert.Single(second.Err.Trim().Split('\n'));
+        }
+        finally
+        {
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public void Claim_StaleLockOnThisHost_TakenOver()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(outDir);
+        string lockFile = Path.Combine(outDir, OutputDirectory.LockFileName);
+        File.WriteAllText(lockFile, $"{DeadPid()} {Environment.MachineName} 2026-01-01T00:00:00Z");
+
+        using (var claimed = OutputDirectory.Claim(outDir, overwrite: false))
+        {
+            Assert.StartsWith($"{Environment.ProcessId} ", ReadShared(lockFile));
+        }
+
+        Assert.False(File.Exists(lockFile));
+    }
+
+    [Fact]
+    public void Claim_LockOfAnotherHost_NotTakenOver()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, OutputDirectory.LockFileName), "4242 other-node-7 2026-01-01T00:00:00Z");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => OutputDirectory.Claim(outDir, overwrite: true, resume: true));
+
+        Assert.Contains("4242 other-node-7", e.Message);
+    }
+
+    [Fact]
+    public void Claim_RemovesStaleTempFilesOfAtomicWrites_KeepsOtherFiles()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(outDir);
+        string stale = SparkAnomaly.Training.AtomicFile.TempNameFor(Path.Combine(outDir, "checkpoint.bin"));
+        File.WriteAllText(stale, "half a checkpoint");
+        File.WriteAllText(Path.Combine(outDir, ".notes.tmp"), "not ours");
+        File.WriteAllText(Path.Combine(outDir, "checkpoint.bin"), "x");
+
+        using (OutputDirectory.Claim(outDir, overwrite: false, resume: true))
+        {
+        }
+
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(Path.Combine(outDir, ".notes.tmp")));
+        Assert.True(File.Exists(Path.Combine(outDir, "checkpoint.bin")));
+    }
+
+    [Fact]
+    public void Claim_CreatedAndLeftEmpty_RemovedOnDispose_ExistingEmptyDirectoryKept()
+    {
+        using var dir = new TempDir();
+        string created = dir.File("new");
+        using (OutputDirectory.Claim(created, overwrite: false))
+        {
+            Assert.True(Directory.Exists(created));
+        }
+        Assert.False(Directory.Exists(created));
+
+        string existing = dir.File("existing");
+        Directory.CreateDirectory(existing);
+        using (OutputDirectory.Claim(existing, overwrite: false))
+        {
+        }
+        Assert.True(Directory.Exists(existing));
+    }
+
+    [Fact]
+    public void Cli_Overwrite_ReplacesTheRunsFiles_LeavesOthers()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path);
+        string outDir = dir.File("out");
+        Assert.Equal(0, Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "1", "--quiet").Code);
+        var first = ModelFile.Load(Path.Combine(outDir, "model.parquet")).Parameters;
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "mine");
+
+        var refused = Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "2", "--quiet");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("--overwrite", refused.Err);
+        Assert.Equal(first, ModelFile.Load(Path.Combine(outDir, "model.parquet")).Parameters);
+
+        var again = Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "2", "--quiet", "--overwrite");
+
+        Assert.True(again.Code == 0, again.Err);
+        Assert.NotEqual(first, ModelFile.Load(Path.Combine(outDir, "model.parquet")).Parameters);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        Assert.Empty(Directory.GetFiles(outDir, ".*"));
+    }
+
+    internal static (int Code, string Out, string Err) Cli(params string[] args) => SparkAnomaly.Tests.Cli.CliTests.Run(args);
+
+    private static string ReadShared(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(fs).ReadToEnd();
+    }
+}
