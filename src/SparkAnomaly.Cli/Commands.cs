@@ -19,6 +19,7 @@ internal static partial class Commands
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
         root.Subcommands.Add(Score(stdout, stderr));
+        root.Subcommands.Add(Inspect(stdout, stderr));
         return root;
     }
 
@@ -346,6 +347,7 @@ internal static partial class Commands
         }));
         ModelFile.Save(run.Model, dir.File("model.parquet"));
         StatsFile.Save(dir.File("stats.json"), run, config);
+        WriteTrainingChart(run, dir, ui);
         return run;
     }
 
