@@ -24,8 +24,7 @@ internal static partial class Commands
         var data = new DataOptions();
         var cmd = new Command("inspect",
             "Show what a model.parquet holds (shape, normaliser, threshold, provenance, parameters) or summarise a scores.parquet per series; "
-            + "with --data, print how the data would be sharded across workers. "
-            + "Examples: sparkanomaly inspect run1/model.parquet | sparkanomaly inspect scored/scores.parquet --json | sparkanomaly inspect --data sensors.csv --workers 4 --window 32");
+            + "with --data, print the shard plan. Examples: sparkanomaly inspect run1/model.parquet; sparkanomaly inspect scored/scores.parquet --json; sparkanomaly inspect --data sensors.csv --workers 4 --window 32");
         cmd.Arguments.Add(file);
         foreach (var o in new Option[] { dataPath, workers, window, repartition })
         {

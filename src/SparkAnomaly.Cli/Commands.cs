@@ -14,7 +14,7 @@ internal static partial class Commands
 {
     public static RootCommand Build(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it.");
+        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it. Example: sparkanomaly demo --out demo-out");
         root.Subcommands.Add(Demo(stdout, stderr));
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
