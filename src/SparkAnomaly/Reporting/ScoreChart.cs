@@ -64,6 +64,7 @@ public static class ScoreChart
         var score = plot.Add.SignalXY(x, s.Score);
         score.LegendText = "score";
         score.LineWidth = 1;
+        score.Color = Colors.C0;
         var line = plot.Add.HorizontalLine(threshold);
         line.LinePattern = LinePattern.Dashed;
         line.LineColor = Colors.Black;
