@@ -191,6 +191,7 @@ internal static partial class Commands
         bool byRanges = owners.Any(g => g.Count() > 1);
         var withWindows = owners.Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         var untrained = set.Series.Where(s => !withWindows.Contains(s.Id)).Select(s => s.Id).ToList();
+        string policyName = policy switch { RepartitionPolicy.Always => "always", RepartitionPolicy.Never => "never", _ => "when-unbalanced" };
         var result = new
         {
             kind = "shardPlan",
@@ -201,7 +202,7 @@ internal static partial class Commands
             workers,
             windowLength = window,
             stride,
-            repartition = policy.ToString(),
+            repartition = policyName,
             split = byRanges ? "window-ranges" : "whole-series",
             trainableWindows = total,
             imbalance,
@@ -212,13 +213,13 @@ internal static partial class Commands
         var t = new StringBuilder();
         t.AppendLine(c, $"data            {path}: {set.Series.Count} series, {set.TotalRows:N0} rows, {set.Channels} channels");
         t.AppendLine(c, $"windows         {total:N0} trainable windows of {window} steps (stride {stride})");
-        t.AppendLine(c, $"plan            {workers} workers, {(byRanges ? "window ranges (series split across workers)" : "whole series per worker")}, repartition {policy}");
+        t.AppendLine(c, $"plan            {workers} workers, {(byRanges ? "window ranges (series split across workers)" : "whole series per worker")}, repartition {policyName}");
         AppendTable(t, new[] { "worker", "windows", "share", "series" }, perWorker.Select(x => (IReadOnlyList<string>)new[]
         {
             x.worker.ToString(c), x.windows.ToString("N0", c), (total > 0 ? (double)x.windows / total : 0).ToString("P1", c),
             x.seriesCount <= 4 ? $"{string.Join(", ", x.series)} ({x.seriesCount})" : $"{string.Join(", ", x.series.Take(3))}, … ({x.seriesCount})",
         }).ToList());
-        t.AppendLine(c, $"imbalance       {imbalance:F3} (largest shard / mean; training re-splits by window ranges above {ShardPlanner.TolerableImbalance:F2} when repartition is WhenUnbalanced)");
+        t.AppendLine(c, $"imbalance       {imbalance:F3} (largest shard / mean; training re-splits by window ranges above {ShardPlanner.TolerableImbalance:F2} under repartition when-unbalanced)");
         if (untrained.Count > 0)
         {
             t.AppendLine(c, $"not trained on  {untrained.Count} series with no trainable window (shorter than the window, or split=test): {string.Join(", ", untrained.Take(10))}{(untrained.Count > 10 ? ", …" : "")}");
