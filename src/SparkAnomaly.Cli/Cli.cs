@@ -21,7 +21,8 @@ public static class Cli
         if (parse.Errors.Count > 0)
         {
             string command = string.Join(' ', parse.CommandResult.Command.Name == root.Name ? new[] { "sparkanomaly" } : new[] { "sparkanomaly", parse.CommandResult.Command.Name });
-            var error = parse.Errors[0];
+            // Name an unknown word ("sparkanomaly frobnicate") rather than the missing command it displaced.
+            var error = parse.UnmatchedTokens.Count > 0 ? parse.Errors.FirstOrDefault(e => e.Message.Contains(parse.UnmatchedTokens[0], StringComparison.Ordinal)) ?? parse.Errors[0] : parse.Errors[0];
             string? option = error.SymbolResult switch
             {
                 System.CommandLine.Parsing.OptionResult o => o.Option.Name,

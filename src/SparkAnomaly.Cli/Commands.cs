@@ -14,11 +14,12 @@ internal static partial class Commands
 {
     public static RootCommand Build(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it.");
+        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it. Example: sparkanomaly demo --out demo-out");
         root.Subcommands.Add(Demo(stdout, stderr));
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
         root.Subcommands.Add(Score(stdout, stderr));
+        root.Subcommands.Add(Inspect(stdout, stderr));
         root.Subcommands.Add(Soak(stdout, stderr));
         return root;
     }
@@ -351,6 +352,7 @@ internal static partial class Commands
         }
         ModelFile.Save(run.Model, dir.File("model.parquet"));
         StatsFile.Save(dir.File("stats.json"), run, config);
+        WriteTrainingChart(run, dir, ui);
         return run;
     }
 

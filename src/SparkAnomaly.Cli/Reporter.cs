@@ -19,16 +19,19 @@ internal sealed class Reporter
     private readonly TextWriter _err;
     private readonly bool _quiet;
     private readonly bool _json;
+    private readonly IAnsiConsole? _live;
 
-    public Reporter(TextWriter stdout, TextWriter stderr, bool quiet, bool json)
+    /// <param name="live">Console for the live progress display (tests pass a TestConsole); default: stderr when it is a terminal.</param>
+    public Reporter(TextWriter stdout, TextWriter stderr, bool quiet, bool json, IAnsiConsole? live = null)
     {
+        _live = live;
         _out = stdout;
         _err = stderr;
         _quiet = quiet;
         _json = json;
     }
 
-    private bool Interactive => !_quiet && ReferenceEquals(_err, Console.Error) && !Console.IsErrorRedirected;
+    private bool Interactive => !_quiet && (_live is not null || (ReferenceEquals(_err, Console.Error) && !Console.IsErrorRedirected));
 
     public void Info(string line)
     {
@@ -59,7 +62,7 @@ internal sealed class Reporter
                 }
             });
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var console = _live ?? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         TrainRun? result = null;
         console.Progress()
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -116,6 +119,7 @@ internal sealed class Reporter
             model = dir.File("model.parquet"),
             scores = scored is null ? null : dir.File("scores.parquet"),
             stats = dir.File("stats.json"),
+            chart = File.Exists(dir.File("training.png")) ? dir.File("training.png") : null,
             rounds = run.Outcome.TotalRounds,
             resumedFromRound = run.Outcome.ResumedFromRound,
             workers = run.Model.Provenance.Workers,
@@ -142,7 +146,7 @@ internal sealed class Reporter
         {
             _out.WriteLine(ReportLine(report));
         }
-        _out.WriteLine($"wrote           {string.Join(", ", new[] { summary.model, summary.scores, summary.stats }.Where(f => f is not null))}");
+        _out.WriteLine($"wrote           {string.Join(", ", new[] { summary.model, summary.scores, summary.stats, summary.chart }.Where(f => f is not null))}");
         return Cli.Ok;
     }
 

@@ -18,17 +18,19 @@ public sealed record TrainRunOptions
     /// <summary>Faults to inject into worker tasks (tests, soak runs, the CLI's --inject-fault).</summary>
     public IReadOnlyList<Fault>? Faults { get; init; }
 
+    /// <summary>Called after every round on the driver thread, with its loss, windows and phase timings (progress bars, logs, live plots).</summary>
     public Action<RoundStats>? OnRound { get; init; }
 
+    /// <summary>Called with the round number after every checkpoint write.</summary>
     public Action<int>? OnCheckpoint { get; init; }
 }
 
 /// <summary>A finished training run: the model, and how the run went.</summary>
-/// <param name="Model">The trained detector, threshold fitted.</param>
-/// <param name="Outcome">Final state and per-round statistics.</param>
-/// <param name="ShardPlan">One line per worker: its windows and series.</param>
-/// <param name="TrainingWindows">Trainable windows over all shards.</param>
-/// <param name="Seconds">Wall time of the whole call.</param>
+/// <param name="Model">The trained detector (parameters, normaliser, threshold, provenance); save it with <see cref="ModelFile.Save"/>.</param>
+/// <param name="Outcome">Per-round statistics (<c>Outcome.Rounds</c>) and the final parameter state.</param>
+/// <param name="ShardPlan">One line per worker: the windows and series it trained on.</param>
+/// <param name="TrainingWindows">Trainable windows across all workers.</param>
+/// <param name="Seconds">Wall-clock time of the whole call, threshold fitting included.</param>
 /// <param name="SkippedSeries">Series with no trainable window (shorter than the window, or all split=test), named with their length.</param>
 public sealed record TrainRun(TrainedModel Model, TrainingOutcome Outcome, IReadOnlyList<string> ShardPlan, long TrainingWindows, double Seconds, IReadOnlyList<string> SkippedSeries);
 
@@ -42,6 +44,7 @@ public sealed record TrainRun(TrainedModel Model, TrainingOutcome Outcome, IRead
 /// </summary>
 public static class Detector
 {
+    /// <summary>This library's version (recorded in every model's provenance).</summary>
     public static string LibraryVersion =>
         typeof(Detector).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
@@ -49,6 +52,11 @@ public static class Detector
     /// Fits the normaliser on trainable rows, shards the windows across <c>workers</c> local replicas,
     /// trains with parameter averaging, then fits the threshold on the training-period scores.
     /// </summary>
+    /// <param name="data">Series to train on; rows with <c>split=test</c> are never trained on.</param>
+    /// <param name="config">Every setting of the run (<c>conf/train.json</c> documents each field).</param>
+    /// <param name="options">Checkpointing, resume, fault injection and per-round callbacks; none changes the result.</param>
+    /// <param name="cancellationToken">Stops the run between rounds.</param>
+    /// <exception cref="SparkAnomalyException">Invalid settings, no trainable window, or a worker failing past its retries.</exception>
     public static TrainRun Train(SeriesSet data, TrainingConfig config, TrainRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -115,6 +123,10 @@ public static class Detector
     }
 
     /// <summary>Scores every series at every time step; series shorter than the window are listed in <paramref name="skipped"/>.</summary>
+    /// <param name="model">A trained model (<see cref="TrainRun.Model"/>, or <see cref="ModelFile.Load"/>).</param>
+    /// <param name="data">Raw (not normalised) series with the model's channels, in the model's order.</param>
+    /// <param name="skipped">Ids of series too short to score.</param>
+    /// <returns>Per series: score, per-channel contributions and the is-anomaly flag of every step.</returns>
     public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped) =>
         Scorer.Score(model, data, out skipped);
 
