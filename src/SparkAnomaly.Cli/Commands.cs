@@ -19,6 +19,7 @@ internal static partial class Commands
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
         root.Subcommands.Add(Score(stdout, stderr));
+        root.Subcommands.Add(Evaluate(stdout, stderr));
         return root;
     }
 
