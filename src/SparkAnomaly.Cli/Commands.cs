@@ -20,6 +20,7 @@ internal static partial class Commands
         root.Subcommands.Add(Train(stdout, stderr));
         root.Subcommands.Add(Score(stdout, stderr));
         root.Subcommands.Add(Evaluate(stdout, stderr));
+        root.Subcommands.Add(Benchmark(stdout, stderr));
         return root;
     }
 
