@@ -65,22 +65,7 @@ public static class ScoresEvaluation
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(labelsPath);
-        // The data reader already handles CSV/Parquet, ids, timestamps and partitions; reading the
-        // label as the only channel reuses all of it (the "label column" is pointed at nothing).
-        var set = DataReader.Read(labelsPath, new ReadOptions { Channels = new[] { "label" }, LabelColumn = "\u0001no-label-column", SplitColumn = "\u0001no-split-column" });
-        var map = new Dictionary<(string, long), sbyte>();
-        foreach (var s in set.Series)
-        {
-            for (int r = 0; r < s.Length; r++)
-            {
-                float v = s.Values[r];
-                if (v is not (0f or 1f))
-                {
-                    throw new SparkAnomalyException($"labels file '{labelsPath}': series '{s.Id}' row {r} has label {v}; labels must be 0 or 1.");
-                }
-                map[(s.Id, s.Timestamps[r])] = (sbyte)v;
-            }
-        }
+        var map = LabelsFile.Read(labelsPath);
         long matched = 0;
         var series = data.Series.Select(s =>
         {

@@ -49,6 +49,18 @@ public sealed record SkabOptions
     /// <summary>Alarm post-processing applied to the thresholded test rows (default: none).</summary>
     public AlarmFilter Filter { get; init; } = AlarmFilter.None;
 
+    /// <summary>Adam learning rate of each file model.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Largest KL weight β of the ELBO.</summary>
+    public double KlWeight { get; init; } = 1.0;
+
+    /// <summary>
+    /// Model selection without the test parts: train and score the training parts only and report each file's
+    /// mean held-out validation score; no test row is read into a model or a metric.
+    /// </summary>
+    public bool TrainingPartsOnly { get; init; }
+
     /// <summary>Run only the first this many files (null: all 34), e.g. for a smoke test.</summary>
     public int? MaxFiles { get; init; }
 
@@ -72,12 +84,18 @@ public sealed record SkabOptions
     public TrainingConfig Config => new()
     {
         Workers = Workers, WindowLength = WindowLength, HiddenSize = HiddenSize, LatentSize = LatentSize, Epochs = Epochs,
-        BatchSizePerWorker = BatchSize, AveragingFrequency = 2, Seed = Seed, CheckpointEvery = 0, Threshold = Threshold, ScoreRule = ScoreRule,
+        BatchSizePerWorker = BatchSize, AveragingFrequency = 2, LearningRate = LearningRate, KlWeight = KlWeight, Seed = Seed, CheckpointEvery = 0, Threshold = Threshold, ScoreRule = ScoreRule,
     };
 }
 
 /// <summary>One SKAB file's outcome.</summary>
-public sealed record SkabFileResult(string SeriesId, ConfusionCounts Counts, double Threshold, double Seconds, double FinalLoss);
+/// <param name="SeriesId">The SKAB file, e.g. valve1/3.</param>
+/// <param name="Counts">Point-wise counts over the file's test part.</param>
+/// <param name="Threshold">The file's threshold.</param>
+/// <param name="Seconds">Wall time to train, score and evaluate the file.</param>
+/// <param name="FinalLoss">Last round's training loss.</param>
+/// <param name="ValidationError">Mean score of the held-out training rows (NaN without validation rows): the model-selection criterion.</param>
+public sealed record SkabFileResult(string SeriesId, ConfusionCounts Counts, double Threshold, double Seconds, double FinalLoss, double ValidationError);
 
 /// <summary>A finished SKAB run.</summary>
 public sealed record SkabResult(
@@ -117,6 +135,8 @@ public static class SkabBenchmark
         {
             files = files.Take(max).ToList();
         }
+        progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}"));
         var spec = ThresholdSpec.Parse(options.Threshold);
         var config = options.Config;
         var results = new List<SkabFileResult>();
@@ -140,11 +160,20 @@ public static class SkabBenchmark
             var trainSet = new SeriesSet(new[] { trainPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})");
             var run = Detector.Train(trainSet, config);
             var model = run.Model;
+            double validationError = double.NaN;
             if (options.ValidationRows > 0)
             {
                 var scoredTrain = Scorer.Score(model, trainSet, out _)[0];
                 var heldOut = scoredTrain.Score.AsSpan(fitRows, options.ValidationRows);
+                validationError = heldOut.ToArray().Average();
                 model = model.WithThreshold(new ThresholdInfo($"{options.Threshold} of {options.ValidationRows} held-out training rows", Thresholds.Fit(heldOut, spec), options.ValidationRows, options.ScoreRule.ToString()));
+            }
+            if (options.TrainingPartsOnly)
+            {
+                results.Add(new SkabFileResult(file.Id, ConfusionCounts.Zero, model.Threshold.Value, fileClock.Elapsed.TotalSeconds, model.Provenance.FinalLoss, validationError));
+                progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"{results.Count}/{files.Count} {file.Id}: held-out validation error {validationError:F3} (training loss {model.Provenance.FinalLoss:F2}, {fileClock.Elapsed.TotalSeconds:F1} s)"));
+                continue;
             }
 
             var scored = Scorer.Score(model, new SeriesSet(new[] { file }, set.ChannelNames, set.TimestampKind, tidy), out _)[0];
@@ -154,10 +183,14 @@ public static class SkabBenchmark
             var eval = new EvaluationSeries(scored.Score, alarms, actual, labelled);
             evaluations.Add(eval);
             var counts = Metrics.PointWise(alarms, actual, labelled);
-            results.Add(new SkabFileResult(file.Id, counts, model.Threshold.Value, fileClock.Elapsed.TotalSeconds, model.Provenance.FinalLoss));
+            results.Add(new SkabFileResult(file.Id, counts, model.Threshold.Value, fileClock.Elapsed.TotalSeconds, model.Provenance.FinalLoss, validationError));
             charts.Add(Chart(file, scored, model.Threshold.Value, actual, labelled, alarms, set.ChannelNames));
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"{results.Count}/{files.Count} {file.Id}: F1 {counts.F1:F3} FAR {counts.Far:F1}% MAR {counts.Mar:F1}% (threshold {model.Threshold.Value:G4}, loss {model.Provenance.FinalLoss:F2}, {fileClock.Elapsed.TotalSeconds:F1} s)"));
+        }
+        if (options.TrainingPartsOnly && options.ValidationRows > 0)
+        {
+            progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"mean held-out validation error over {results.Count} files: {results.Average(r => r.ValidationError):F4}"));
         }
         var report = Metrics.Evaluate(evaluations);
         return new SkabResult(report, results, ReadLeaderboard(Path.Combine(options.DataDirectory, "SOURCE.md")), charts, clock.Elapsed.TotalSeconds, options);

@@ -161,7 +161,7 @@ public static class ScoresReader
         return new ScoresData(path, series, contribFields.Select(f => f.Name["contrib_".Length..]).ToList(), dateTime, method);
     }
 
-    private static async Task<long[]> Timestamps(ParquetRowGroupReader rg, DataField f, int n)
+    internal static async Task<long[]> Timestamps(ParquetRowGroupReader rg, DataField f, int n)
     {
         var t = f.ClrType;
         if (t == typeof(DateTime))
@@ -201,10 +201,11 @@ public static class ScoresReader
         return (await Values<bool>(rg, f, n).ConfigureAwait(false)).Select(v => v ?? false).ToArray();
     }
 
-    private static async Task<sbyte[]> Labels(ParquetRowGroupReader rg, DataField f, int n, string path)
+    internal static async Task<sbyte[]> Labels(ParquetRowGroupReader rg, DataField f, int n, string path)
     {
         long?[] v = f.ClrType == typeof(int) ? (await Values<int>(rg, f, n).ConfigureAwait(false)).Select(x => (long?)x).ToArray()
             : f.ClrType == typeof(long) ? await Values<long>(rg, f, n).ConfigureAwait(false)
+            : f.ClrType == typeof(bool) ? (await Values<bool>(rg, f, n).ConfigureAwait(false)).Select(x => x is bool b ? (long?)(b ? 1 : 0) : null).ToArray()
             : throw new SparkAnomalyException($"scores file '{path}': column 'label' has type {f.ClrType.Name}, not int32. Pass a scores.parquet written by 'sparkanomaly score'.");
         return v.Select(x => x switch { null => Series.NoLabel, 0 => (sbyte)0, _ => (sbyte)1 }).ToArray();
     }
