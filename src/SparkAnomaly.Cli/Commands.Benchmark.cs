@@ -29,7 +29,7 @@ internal static partial class Commands
         var workers = new Option<int?>("--workers", "-w") { Description = $"Parameter-averaging workers per file model (default {defaults.Workers})." };
         var threshold = new Option<string?>("--threshold") { Description = $"Threshold rule on each file's held-out training scores: percentile:P, meanstd:K or pot:Q (default {defaults.Threshold})." };
         var validation = new Option<int?>("--validation-rows") { Description = $"Last N of the 400 training rows held out of the fit; the threshold is fitted on their scores (default {defaults.ValidationRows}; 0 = in-sample)." };
-        var scoreRule = new Option<string?>("--score-rule") { Description = "covering-mean (default) or last-step (causal)." };
+        var scoreRule = new Option<string?>("--score-rule") { Description = "covering-mean (default), last-step (causal) or reconstruction-probability (An & Cho 2015, covering-mean over windows)." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Merge alarm runs separated by at most this many steps (default 0)." };
         var seed = new Option<long?>("--seed", "-s") { Description = $"Seed (default {defaults.Seed})." };
@@ -37,7 +37,7 @@ internal static partial class Commands
         var klWeight = new Option<double?>("--kl-weight") { Description = $"KL weight β (default {defaults.KlWeight})." };
         var trainingOnly = new Option<bool>("--training-parts-only") { Description = "Model selection: train and score the training parts only and print the held-out validation error; no test row is used." };
         var maxFiles = new Option<int?>("--max-files") { Description = "Run only the first N of the 34 files." };
-        scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step");
+        scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
         foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, maxFiles })
         {
@@ -59,7 +59,7 @@ internal static partial class Commands
                 Workers = p.GetValue(workers) ?? o.Workers,
                 Threshold = p.GetValue(threshold) ?? o.Threshold,
                 ValidationRows = p.GetValue(validation) ?? o.ValidationRows,
-                ScoreRule = p.GetValue(scoreRule) is string sr ? (sr == "last-step" ? ScoreRule.LastStep : ScoreRule.CoveringMean) : o.ScoreRule,
+                ScoreRule = p.GetValue(scoreRule) is string sr ? Enum.Parse<ScoreRule>(sr.Replace("-", ""), ignoreCase: true) : o.ScoreRule,
                 Filter = new AlarmFilter(p.GetValue(minDuration) ?? 1, p.GetValue(mergeGap) ?? 0),
                 Seed = p.GetValue(seed) ?? o.Seed,
                 MaxFiles = p.GetValue(maxFiles) ?? o.MaxFiles,
