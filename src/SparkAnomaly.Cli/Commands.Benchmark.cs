@@ -36,10 +36,11 @@ internal static partial class Commands
         var learningRate = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {defaults.LearningRate})." };
         var klWeight = new Option<double?>("--kl-weight") { Description = $"KL weight β (default {defaults.KlWeight})." };
         var trainingOnly = new Option<bool>("--training-parts-only") { Description = "Model selection: train and score the training parts only and print the held-out validation error; no test row is used." };
+        var channels = new Option<string?>("--channels") { Description = "Comma-separated channels to use (default: all eight)." };
         var maxFiles = new Option<int?>("--max-files") { Description = "Run only the first N of the 34 files." };
         scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
-        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, maxFiles })
+        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles })
         {
             cmd.Options.Add(o);
         }
@@ -66,6 +67,7 @@ internal static partial class Commands
                 LearningRate = p.GetValue(learningRate) ?? o.LearningRate,
                 KlWeight = p.GetValue(klWeight) ?? o.KlWeight,
                 TrainingPartsOnly = p.GetValue(trainingOnly),
+                Channels = p.GetValue(channels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.Channels,
             };
             o.Validate();
             // Claim the output directory before the long run, so a bad --out fails in a second, not in ten minutes.
@@ -90,10 +92,10 @@ internal static partial class Commands
                     "Rows 0–399 of each file (grey) are training; only the test rows are counted, as in SKAB's leaderboard.",
                 }, board));
                 File.WriteAllText(dir.File("results.json"), JsonSerializer.Serialize(BenchmarkJson(result, board, reportFile), new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
-                var csv = new StringBuilder("series_id,tp,fp,fn,tn,f1,far,mar,threshold,final_loss,seconds\n");
+                var csv = new StringBuilder("series_id,tp,fp,fn,tn,f1,far,mar,roc_auc,threshold,validation_error,final_loss,seconds\n");
                 foreach (var f in result.Files)
                 {
-                    csv.Append(CultureInfo.InvariantCulture, $"{f.SeriesId},{f.Counts.TP},{f.Counts.FP},{f.Counts.FN},{f.Counts.TN},{f.Counts.F1:F4},{f.Counts.Far:F2},{f.Counts.Mar:F2},{f.Threshold:G6},{f.FinalLoss:F4},{f.Seconds:F2}\n");
+                    csv.Append(CultureInfo.InvariantCulture, $"{f.SeriesId},{f.Counts.TP},{f.Counts.FP},{f.Counts.FN},{f.Counts.TN},{f.Counts.F1:F4},{f.Counts.Far:F2},{f.Counts.Mar:F2},{f.RocAuc:F4},{f.Threshold:G6},{f.ValidationError:F4},{f.FinalLoss:F4},{f.Seconds:F2}\n");
                 }
                 File.WriteAllText(dir.File("files.csv"), csv.ToString());
             }
@@ -114,12 +116,13 @@ internal static partial class Commands
         settings = new
         {
             window = result.Options.WindowLength, hidden = result.Options.HiddenSize, latent = result.Options.LatentSize, epochs = result.Options.Epochs,
-            workers = result.Options.Workers, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
+            workers = result.Options.Workers, channels = result.Options.Channels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
             scoreRule = result.Options.ScoreRule.ToString(), minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),
         validationError = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),
-        perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, tp = f.Counts.TP, fp = f.Counts.FP, fn = f.Counts.FN, tn = f.Counts.TN, f1 = f.Counts.F1, far = f.Counts.Far, mar = f.Counts.Mar, threshold = f.Threshold, finalLoss = f.FinalLoss, seconds = f.Seconds }),
+        meanFileRocAuc = result.Files.Select(f => f.RocAuc).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),
+        perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, tp = f.Counts.TP, fp = f.Counts.FP, fn = f.Counts.FN, tn = f.Counts.TN, f1 = f.Counts.F1, far = f.Counts.Far, mar = f.Counts.Mar, rocAuc = f.RocAuc, threshold = f.Threshold, finalLoss = f.FinalLoss, seconds = f.Seconds }),
         leaderboard = board.Select(b => new { algorithm = b.Name, f1 = b.F1, far = b.Far, mar = b.Mar, ours = b.Highlight }),
         report,
     };
@@ -136,6 +139,7 @@ internal static partial class Commands
             sb.AppendLine(string.Create(c, $"{(b.Highlight ? "► " : "  ")}{b.Name.PadRight(width)}  {b.F1,6:F2}  {b.Far,7:F2}  {b.Mar,7:F2}"));
         }
         var r = result.Report;
+        sb.AppendLine(string.Create(c, $"mean ROC-AUC within a file (threshold-free ranking quality): {result.Files.Select(f => f.RocAuc).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average():F3}"));
         sb.AppendLine(string.Create(c, $"ours unrounded: F1 {r.F1:F4}, FAR {r.Far:F2} %, MAR {r.Mar:F2} % (TP {r.PointWise.TP}, FP {r.PointWise.FP}, FN {r.PointWise.FN}, TN {r.PointWise.TN}); {result.Files.Count} files in {result.Seconds:F0} s"));
         sb.AppendLine();
         sb.Append(EvaluationTable(r));
