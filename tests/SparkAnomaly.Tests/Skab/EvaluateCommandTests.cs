@@ -146,3 +146,43 @@ public sealed class EvaluateCommandTests
         Assert.DoesNotContain("https://", html);
     }
 }
+
+/// <summary>Labels files in Parquet, as Spark or pandas would write them.</summary>
+public sealed class LabelsFileTests
+{
+    [Fact]
+    public async Task Read_Parquet_MapsSeriesAndTimestampToLabel()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("labels.parquet");
+        var id = new Parquet.Schema.DataField<string>("series_id");
+        var ts = new Parquet.Schema.DataField<long>("timestamp");
+        var label = new Parquet.Schema.DataField<int?>("label");
+        await using (var fs = File.Create(path))
+        {
+            await using var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(id, ts, label), fs);
+            using var rg = writer.CreateRowGroup();
+            await rg.WriteAsync(id, new[] { "a", "a", "b" });
+            await rg.WriteAsync<long>(ts, new long[] { 1, 2, 1 });
+            await rg.WriteAsync<int>(label, new int?[] { 0, 1, null });
+        }
+
+        var map = SparkAnomaly.Evaluation.LabelsFile.Read(path);
+
+        Assert.Equal(2, map.Count);   // the null label is no label
+        Assert.Equal(0, map[("a", 1)]);
+        Assert.Equal(1, map[("a", 2)]);
+    }
+
+    [Fact]
+    public void Read_CsvWithBadLabel_NamesLineAndValue()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("labels.csv"), "series_id,timestamp,label\na,1,0\na,2,7\n");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => SparkAnomaly.Evaluation.LabelsFile.Read(dir.File("labels.csv")));
+
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("'7'", e.Message);
+    }
+}
