@@ -14,11 +14,15 @@ internal static partial class Commands
         var common = new CommonOptions();
         var scoresPath = new Option<string>("--scores") { Description = "scores.parquet written by 'sparkanomaly score' (or demo/benchmark).", Required = true };
         var labelsPath = new Option<string?>("--labels") { Description = "CSV or Parquet with series_id,timestamp,label; joined on (series_id, timestamp) and replaces the file's labels." };
+        var minDuration = new Option<int?>("--min-duration") { Description = "Alarm post-processing before evaluation: drop alarm runs shorter than this many steps (default 1: keep all)." };
+        var mergeGap = new Option<int?>("--merge-gap") { Description = "Alarm post-processing before evaluation: merge alarm runs separated by at most this many steps (default 0)." };
         var reportPath = new Option<string?>("--report") { Description = "Also write a self-contained HTML report (charts per series, ROC/PR, metrics) to this file." };
         var cmd = new Command("evaluate", "Evaluate a scores file against labels: point-wise P/R/F1/FAR/MAR (primary), point-adjusted F1, event-wise F1, ROC-AUC, PR-AUC, time to detect. Only labelled rows count, and only test rows when a split column exists. Example: sparkanomaly evaluate --scores scored/scores.parquet --report report.html");
         cmd.Options.Add(scoresPath);
         cmd.Options.Add(labelsPath);
         cmd.Options.Add(reportPath);
+        cmd.Options.Add(minDuration);
+        cmd.Options.Add(mergeGap);
         cmd.Options.Add(common.Json);
         cmd.Options.Add(common.Quiet);
         cmd.SetAction(p =>
@@ -28,6 +32,13 @@ internal static partial class Commands
             if (p.GetValue(labelsPath) is string labels)
             {
                 data = ScoresEvaluation.WithLabels(data, labels);
+            }
+            var filter = new AlarmFilter(p.GetValue(minDuration) ?? 1, p.GetValue(mergeGap) ?? 0);
+            filter.Validate();
+            if (filter != AlarmFilter.None)
+            {
+                // Merge and drop per series, over every row in file order: a gap is measured in steps of the series.
+                data = data with { Series = data.Series.Select(s => s with { IsAnomaly = filter.Apply(s.IsAnomaly) }).ToList() };
             }
             var report = ScoresEvaluation.Evaluate(data);
             string? html = p.GetValue(reportPath);
