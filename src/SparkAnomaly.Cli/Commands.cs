@@ -19,7 +19,9 @@ internal static partial class Commands
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
         root.Subcommands.Add(Score(stdout, stderr));
+        root.Subcommands.Add(Evaluate(stdout, stderr));
         root.Subcommands.Add(Inspect(stdout, stderr));
+        root.Subcommands.Add(Benchmark(stdout, stderr));
         root.Subcommands.Add(Soak(stdout, stderr));
         return root;
     }

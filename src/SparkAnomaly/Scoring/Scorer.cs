@@ -28,6 +28,15 @@ public enum ScoreRule
     /// first window's error). What a streaming detector can compute without looking ahead.
     /// </summary>
     LastStep,
+
+    /// <summary>
+    /// Reconstruction probability (An &amp; Cho 2015): a window's score is the negative Gaussian
+    /// log-likelihood of x under the decoder, averaged over <see cref="Scorer.ReconstructionSamples"/>
+    /// latent samples z ~ q(z|x), with unit variance in normalised units (the z-score normaliser makes
+    /// each channel's training spread 1), per channel: mean over T of ½(x − x̂)² + ½·log 2π. Steps get
+    /// the covering-window mean, as <see cref="CoveringMean"/>. Samples use a fixed seed, so scores are reproducible.
+    /// </summary>
+    ReconstructionProbability,
 }
 
 /// <summary>
@@ -39,6 +48,12 @@ public enum ScoreRule
 public static class Scorer
 {
     public const int DefaultBatchSize = 256;
+
+    /// <summary>Latent samples L per window for <see cref="ScoreRule.ReconstructionProbability"/>.</summary>
+    public const int ReconstructionSamples = 16;
+
+    /// <summary>Seed of the latent samples: the same model and data always give the same scores.</summary>
+    public const ulong ReconstructionSeed = 20150101;
 
     /// <summary>
     /// Scores raw (un-normalised) series with a trained model. Series shorter than the window cannot
@@ -96,6 +111,7 @@ public static class Scorer
         model.eval();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        using var generator = rule == ScoreRule.ReconstructionProbability ? new Generator(ReconstructionSeed) : null;
         for (int b0 = 0; b0 < windows; b0 += batchSize)
         {
             int b = Math.Min(batchSize, windows - b0);
@@ -104,7 +120,9 @@ public static class Scorer
                 s.Rows(b0 + i, t).CopyTo(input.AsSpan(i * t * f, t * f));
             }
             var x = tensor(input.AsSpan(0, b * t * f).ToArray(), new long[] { b, t, f });
-            var err = (model.Reconstruct(x) - x).square().mean(new long[] { 1 }).contiguous();   // [b, f]
+            var err = rule == ScoreRule.ReconstructionProbability
+                ? NegativeLogLikelihood(model, x, generator!)
+                : (model.Reconstruct(x) - x).square().mean(new long[] { 1 }).contiguous();   // [b, f]
             var e = err.data<float>().ToArray();
             for (int i = 0; i < b * f; i++)
             {
@@ -113,6 +131,7 @@ public static class Scorer
             scope.DisposeEverything();
         }
         var contrib = new double[n * f];
+        // Reconstruction probability maps window scores to steps like covering-mean.
         if (rule == ScoreRule.LastStep)
         {
             for (int row = 0; row < n; row++)
@@ -152,5 +171,21 @@ public static class Scorer
             score[row] = total;
         }
         return (score, contrib);
+    }
+
+    /// <summary>Per window and channel: −mean over L samples z ~ q(z|x) of the mean over T of log N(x; x̂(z), 1).</summary>
+    private static Tensor NegativeLogLikelihood(LstmVae model, Tensor x, Generator generator)
+    {
+        var (mu, logVar) = model.Encode(x);
+        var std = (0.5 * logVar).exp();
+        Tensor? total = null;
+        for (int l = 0; l < ReconstructionSamples; l++)
+        {
+            var eps = randn(mu.shape, generator: generator);
+            var nll = 0.5 * (model.Decode(mu + eps * std) - x).square() + 0.5 * Math.Log(2 * Math.PI);   // [b, T, f]
+            var perChannel = nll.mean(new long[] { 1 });
+            total = total is null ? perChannel : total + perChannel;
+        }
+        return (total! / ReconstructionSamples).contiguous();
     }
 }

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using SparkAnomaly.Evaluation;
+using SparkAnomaly.Tests.Cli;
+using SparkAnomaly.Tests.Evaluation;
+
+namespace SparkAnomaly.Tests.Skab;
+
+/// <summary>`sparkanomaly benchmark skab`: the command runs and its outputs are well-formed (no assertion on F1).</summary>
+public sealed class BenchmarkCommandTests
+{
+    private static string SkabDirectory => Path.Combine(TestData.SharedDataDirectory, "skab");
+
+    [Fact]
+    public void BenchmarkSkab_Quick_JsonIsWellFormedAndOutputsExist()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("skab");
+
+        var (code, stdout, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", "--out", outDir);
+
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("SKAB", root.GetProperty("benchmark").GetString());
+        Assert.Equal(1, root.GetProperty("files").GetInt32());
+        foreach (var metric in new[] { "f1", "far", "mar" })
+        {
+            double v = root.GetProperty(metric).GetDouble();
+            Assert.True(double.IsFinite(v) && v >= 0, $"{metric} = {v}");
+        }
+        var pw = root.GetProperty("evaluation").GetProperty("pointWise");
+        Assert.Equal(root.GetProperty("f1").GetDouble(), pw.GetProperty("f1").GetDouble());
+        // Test rows only: the first file's test part.
+        long total = pw.GetProperty("tp").GetInt64() + pw.GetProperty("fp").GetInt64() + pw.GetProperty("fn").GetInt64() + pw.GetProperty("tn").GetInt64();
+        Assert.True(total > 0);
+        var board = root.GetProperty("leaderboard").EnumerateArray().ToList();
+        Assert.Contains(board, b => b.GetProperty("algorithm").GetString() == "Conv-AE" && b.GetProperty("f1").GetDouble() == 0.78);
+        Assert.Single(board, b => b.GetProperty("ours").GetBoolean());
+        Assert.Equal(1, root.GetProperty("perFile").GetArrayLength());
+        foreach (var f in new[] { "report.html", "results.json", "files.csv" })
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        }
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json"))).Dispose();
+    }
+
+    [Fact]
+    public void BenchmarkSkab_MissingData_ExitsOneWithOneLine()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = CliTests.Run("benchmark", "skab", "--data", dir.File("nothing-here"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("tidy.csv", stderr);
+        Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
+    }
+
+    [Fact]
+    public void ReadLeaderboard_SourceMd_HasThePublishedRows()
+    {
+        var rows = SkabBenchmark.ReadLeaderboard(Path.Combine(SkabDirectory, "SOURCE.md"));
+
+        Assert.Equal(11, rows.Count);
+        var conv = Assert.Single(rows, r => r.Name == "Conv-AE");
+        Assert.Equal((0.78, 13.55, 28.02), (conv.F1, conv.Far, conv.Mar));
+        Assert.Contains(rows, r => r.Name == "LSTM-VAE" && r.F1 == 0.56);
+    }
+}
