@@ -214,7 +214,7 @@ internal static partial class Commands
             var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
             var scored = Detector.Score(run.Model, data, out _);
             ScoresFile.Save(dir.File("scores.parquet"), run.Model, scored, data.ChannelNames, data.TimestampKind);
-            var report = EvaluateTestRows(scored);
+            var report = ScoredEvaluation.Evaluate(scored);
             return ui.Summary(run, report, dir, scored);
         });
         return cmd;
@@ -323,7 +323,7 @@ internal static partial class Commands
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
             string file = dir.File("scores.parquet");
             ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
-            var report = set.HasLabels ? EvaluateTestRows(scored) : null;
+            var report = set.HasLabels ? ScoredEvaluation.Evaluate(scored) : null;
             long rows = scored.Sum(s => (long)s.Series.Length), flagged = scored.Sum(s => (long)s.IsAnomaly.Count(f => f));
             return ui.Result(new
             {
@@ -356,18 +356,5 @@ internal static partial class Commands
         StatsFile.Save(dir.File("stats.json"), run, config);
         WriteTrainingChart(run, dir, ui);
         return run;
-    }
-
-    /// <summary>Point-wise metrics over labelled rows; rows marked split=train are left out when a split exists.</summary>
-    internal static EvaluationReport EvaluateTestRows(IReadOnlyList<ScoredSeries> scored)
-    {
-        var series = scored.Where(s => s.Series.Labels is not null).Select(s =>
-        {
-            var labels = s.Series.Labels!;
-            var labelled = Enumerable.Range(0, s.Series.Length)
-                .Select(r => labels[r] != Series.NoLabel && (s.Series.Splits is null || s.Series.Splits[r] != RowSplit.Train)).ToArray();
-            return new EvaluationSeries(s.Score, s.IsAnomaly, labels.Select(l => l == 1).ToArray(), labelled);
-        }).ToList();
-        return Metrics.Evaluate(series);
     }
 }
