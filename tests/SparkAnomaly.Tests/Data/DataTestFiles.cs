@@ -48,16 +48,7 @@ internal static class SharedData
 {
     public static string? Find(string relative)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(System.IO.Path.Combine(dir.FullName, "SparkAnomaly.sln")))
-        {
-            dir = dir.Parent;
-        }
-        if (dir?.Parent is null)
-        {
-            return null;
-        }
-        string p = System.IO.Path.Combine(dir.Parent.FullName, "shared", "data", relative);
+        string p = System.IO.Path.Combine(TestPaths.SharedData, relative);
         return System.IO.File.Exists(p) ? p : null;
     }
 }

@@ -257,17 +257,5 @@ public sealed class ShellcheckFactAttribute : FactAttribute
 /// <summary>The repository root: the nearest folder above the test binaries that holds SparkAnomaly.sln.</summary>
 internal static class RepoRoot
 {
-    public static string Path { get; } = Find();
-
-    private static string Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "SparkAnomaly.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"SparkAnomaly.sln not found above {AppContext.BaseDirectory}");
-    }
+    public static string Path => TestPaths.RepoRoot;
 }
