@@ -16,6 +16,8 @@ internal static class Profile
     public static JsonObject Run(int reps, TextWriter log)
     {
         TorchRuntime.EnsureLoaded();
+        bool tuned = Environment.GetEnvironmentVariable("PROFILE_TUNE") == "1" && NativeAllocator.EnsureTuned();
+        log.WriteLine($"profile: malloc tuning {(tuned ? "on" : "off")}");
         torch.set_num_threads(1);
         using var data = Workload.MakeData(Workload.Batches * Workload.B, Workload.Seed);
         var batches = data.view(Workload.Batches, Workload.B, Workload.T, Workload.F);
@@ -45,6 +47,7 @@ internal static class Profile
 
         // raw step
         torch.random.manual_seed(Workload.Seed);
+        long f0 = Machine.MinorFaults();
         var raw = new RawLstmVae();
         var opt = optim.Adam(raw.parameters(), lr: Workload.LearningRate);
         int it = 0;
@@ -59,6 +62,26 @@ internal static class Profile
             loss.backward();
             opt.step();
         }, reps));
+        {
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long fa = Machine.MinorFaults();
+            var sw = Stopwatch.StartNew();
+            for (int k = 0; k < reps; k++)
+            {
+                using var scope = NewDisposeScope();
+                var x = batches[it++ % Workload.Batches];
+                var eps = randn(Workload.B, Workload.Z);
+                opt.zero_grad();
+                var (xhat, mu, lv) = raw.Forward(x, eps);
+                RawLstmVae.Loss(xhat, x, mu, lv).backward();
+                opt.step();
+            }
+            double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / reps;
+            result["raw_step_cpu_ms"] = cpuMs;
+            log.WriteLine($"profile: raw step CPU time {cpuMs:F2} ms, wall {sw.Elapsed.TotalMilliseconds / reps:F2} ms, minor faults {(Machine.MinorFaults() - fa) / (double)reps:F0} per step");
+        }
+        result["raw_step_minor_faults"] = (Machine.MinorFaults() - f0) / (reps * 1.1);
+        log.WriteLine($"profile: raw step minor faults per step {result["raw_step_minor_faults"]}");
         Report("raw forward+loss+backward", Time(() =>
         {
             using var scope = NewDisposeScope();

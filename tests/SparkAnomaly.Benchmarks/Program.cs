@@ -3,6 +3,11 @@ using SparkAnomaly.Benchmarks;
 // dotnet run -c Release --project tests/SparkAnomaly.Benchmarks -- [--quick] [--out DIR] [--no-peer] [--peer-script PATH]
 //     [--data-rows N (0 = skip)] [--reps N] [--task-latency-ms MS]
 var o = new BenchOptions();
+if (args.Length > 0 && args[0] == "--golden")
+{
+    Golden.Run(Console.Out);
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--profile")
 {
     Profile.Run(args.Length > 1 ? int.Parse(args[1]) : 100, Console.Error);
