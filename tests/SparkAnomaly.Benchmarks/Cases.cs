@@ -36,6 +36,7 @@ internal sealed class BenchCase : IDisposable
     public int Threads { get; }
     public int AveragingFrequency { get; }
     public List<double> Rates { get; } = new();          // units per second, one per repetition
+    public List<double> CpuRates { get; } = new();       // units per CPU-second of the whole process
     public List<RoundStats> Rounds { get; } = new();
     public long PeakRssBytes { get; set; } = -1;
     public double MinorFaultsPerUnit { get; set; } = double.NaN;

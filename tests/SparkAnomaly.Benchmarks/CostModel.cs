@@ -27,6 +27,8 @@ internal sealed record CostModel(double SecondsPerWindow, int BatchSize, double 
     public static readonly int[] WorkerCounts = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
     public static readonly double[] GbitPerSecond = { 1, 10, 25 };
 
+    private static double? J(double v, int digits) => double.IsFinite(v) ? Math.Round(v, digits) : null;
+
     public double PerWorkerSeconds(double gbit) => DriverSecondsPerWorker + 8.0 * (RequestBytes + ResultBytes) / (gbit * 1e9);
 
     public double Compute(int averagingFrequency) => averagingFrequency * BatchSize * SecondsPerWindow;
@@ -58,10 +60,10 @@ internal sealed record CostModel(double SecondsPerWindow, int BatchSize, double 
                         ["averaging_frequency"] = af,
                         ["gbit_per_s"] = g,
                         ["workers"] = n,
-                        ["round_ms"] = Math.Round(t * 1e3, 3),
-                        ["windows_per_s"] = Math.Round(n * af * BatchSize / t, 1),
-                        ["speedup"] = Math.Round(s, 3),
-                        ["efficiency"] = Math.Round(s / n, 4),
+                        ["round_ms"] = J(t * 1e3, 3),
+                        ["windows_per_s"] = J(n * af * BatchSize / t, 1),
+                        ["speedup"] = J(s, 3),
+                        ["efficiency"] = J(s / n, 4),
                     });
                 }
             }
@@ -75,9 +77,9 @@ internal sealed record CostModel(double SecondsPerWindow, int BatchSize, double 
                 {
                     ["averaging_frequency"] = af,
                     ["gbit_per_s"] = g,
-                    ["peak_workers"] = Math.Round(PeakWorkers(g, af), 1),
-                    ["peak_speedup"] = Math.Round(Speedup(Math.Max(1, (int)Math.Round(PeakWorkers(g, af))), g, af), 2),
-                    ["half_efficiency_workers"] = Math.Round(HalfEfficiencyWorkers(g, af), 1),
+                    ["peak_workers"] = J(PeakWorkers(g, af), 1),
+                    ["peak_speedup"] = J(Speedup(Math.Max(1, (int)Math.Round(PeakWorkers(g, af))), g, af), 2),
+                    ["half_efficiency_workers"] = J(HalfEfficiencyWorkers(g, af), 1),
                 });
             }
         }

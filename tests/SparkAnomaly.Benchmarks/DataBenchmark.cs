@@ -55,7 +55,7 @@ internal static class DataBenchmark
             ["seconds"] = Math.Round(secs, 3),
             ["cpu_seconds"] = Math.Round(cpu, 3),
             ["values_per_s"] = Math.Round(values / secs),
-            ["values_per_cpu_s"] = Math.Round(values / cpu),
+            ["values_per_cpu_s"] = cpu > 0 ? Math.Round(values / cpu) : null,
             ["windows"] = shard.WindowCount,
             ["baseline_rss_bytes"] = baseline,
             ["peak_rss_bytes"] = peak,

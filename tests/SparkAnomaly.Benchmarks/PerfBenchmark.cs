@@ -105,6 +105,7 @@ internal static class PerfBenchmark
             peerNote = "PyTorch peer not run (--no-peer).";
         }
         var peerRuns = new Dictionary<int, List<JsonObject>> { [1] = new(), [2] = new() };
+        var loads = new List<double>();
 
         try
         {
@@ -124,8 +125,11 @@ internal static class PerfBenchmark
                     GC.Collect();
                     bool resetOk = Machine.ResetPeakRss();
                     long faults0 = Machine.MinorFaults();
+                    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                     var res = c.RunOnce();
+                    double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                     long faults = Machine.MinorFaults() - faults0;
+                    c.CpuRates.Add(res.Units / cpu);
                     if (resetOk)
                     {
                         c.PeakRssBytes = Math.Max(c.PeakRssBytes, Machine.PeakRssBytes());
@@ -145,11 +149,14 @@ internal static class PerfBenchmark
                         peerRuns[th].Add(peer.Run(th, o.Quick));
                     }
                 }
+                loads.Add(Machine.LoadAverage().FirstOrDefault());
                 log.WriteLine($"perf: repetition {r + 1}/{reps} done ({total.Elapsed.TotalSeconds:F0} s)");
             }
             var result = Report(o, machine, cases, peerRuns, peer, peerNote, steps, reps, mmN);
             result["data"] = o.DataRows != 0 ? DataBenchmark.Run(o.DataRows > 0 ? o.DataRows : o.Quick ? 1_000_000 : 10_000_000, o.OutDir, log) : null;
             result["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
+            result["load_average_1min_per_repetition"] = new JsonArray(loads.Select(v => (JsonNode)v).ToArray());
+            result["malloc_tuning"] = NativeAllocator.Tuned;
             result["load_average_end"] = new JsonArray(Machine.LoadAverage().Select(v => (JsonNode)v).ToArray());
             result["process_peak_rss_bytes"] = Machine.PeakRssBytes();
             var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -173,7 +180,10 @@ internal static class PerfBenchmark
         return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
     }
 
-    private static double R(double v, int digits = 3) => double.IsFinite(v) ? Math.Round(v, digits) : double.NaN;
+    /// <summary>Rounded, or null where not finite (JSON has no NaN).</summary>
+    private static double? R(double v, int digits = 3) => double.IsFinite(v) ? Math.Round(v, digits) : null;
+
+    private static string F(JsonNode? n, string format) => n is null ? "–" : n.GetValue<double>().ToString(format, CultureInfo.InvariantCulture);
 
     private static JsonObject Report(BenchOptions o, Dictionary<string, object> machine, List<BenchCase> cases,
         Dictionary<int, List<JsonObject>> peerRuns, PeerRunner? peer, string? peerNote, int steps, int reps, int mmN)
@@ -203,6 +213,8 @@ internal static class PerfBenchmark
                 ["windows_per_s"] = R(rate, 1),
                 ["windows_per_s_min"] = R(c.Rates.Min(), 1),
                 ["windows_per_s_max"] = R(c.Rates.Max(), 1),
+                // work per window regardless of how much CPU the machine's other load left us
+                ["windows_per_cpu_s"] = R(Median(c.CpuRates), 1),
                 ["ratio_to_raw"] = R(Ratio(c, raw)),
                 ["ratio_to_raw_of"] = raw.Name,
                 ["gflops"] = R(gflops, 2),
@@ -282,6 +294,18 @@ internal static class PerfBenchmark
             Target("framework N=1 ÷ PyTorch+OpenBLAS, training (1 thread)", torchT1 is double p ? Rate(n1) / p : double.NaN, 1.5),
         };
 
+        double CpuRate(BenchCase c) => Median(c.CpuRates);
+        var diagnostics = new JsonObject
+        {
+            // CPU time per window is what a loaded machine cannot distort: equal values mean the
+            // configuration does no extra work, so on free cores it runs at the wall-clock ideal.
+            ["framework_n1_over_raw_cpu_efficiency"] = R(CpuRate(n1) / CpuRate(raw1), 4),
+            ["framework_n2_over_n1_cpu_efficiency"] = R(CpuRate(n2) / CpuRate(n1), 4),
+            ["framework_score_over_raw_cpu_efficiency"] = R(CpuRate(Find("framework", "score", 1, 1)) / CpuRate(Find("raw", "score", 1, 1)), 4),
+            ["raw_train_1t_gflops_per_cpu_s"] = R(CpuRate(raw1) * Workload.TrainFlopsPerWindow / 1e9, 2),
+            ["raw_train_1t_share_of_matmul_per_cpu_s"] = R(CpuRate(raw1) * Workload.TrainFlopsPerWindow / Median(mm[1].CpuRates), 3),
+        };
+
         // cost model: compute per window from the N=1 workers' own fit time; fixed and per-worker costs from the rounds
         var cost = BuildCostModel(n1, n2, o.TaskLatencyMs / 1000);
 
@@ -303,6 +327,7 @@ internal static class PerfBenchmark
             ["matmul"] = matmul,
             ["pytorch"] = pytorch,
             ["targets"] = targets,
+            ["diagnostics"] = diagnostics,
             ["cost_model"] = cost.ToJson(new[] { 1, 5, 20 }),
             ["cost_model_markdown"] = cost.ToMarkdown(new[] { 1, 5, 20 }),
         };
@@ -313,7 +338,7 @@ internal static class PerfBenchmark
         ["target"] = what,
         ["measured"] = R(measured, 4),
         ["goal"] = target,
-        ["met"] = double.IsFinite(measured) ? (lessIsBetter ? measured <= target : measured >= target) : null,
+        ["met"] = double.IsFinite(measured) ? (lessIsBetter ? measured <= target : measured >= target) : (bool?)null,
     };
 
     private static CostModel BuildCostModel(BenchCase n1, BenchCase n2, double latency)
@@ -354,18 +379,18 @@ internal static class PerfBenchmark
         var w = r["workload"]!;
         sb.AppendLine(ci, $"Workload: batch {w["batch"]}, T {w["window"]}, F {w["channels"]}, hidden {w["hidden"]}, latent {w["latent"]}; {w["steps_per_run"]} steps per training run, {w["repetitions"]} interleaved repetitions (median; ratios are medians of per-repetition ratios); scoring in batches of {w["score_batch"]} stride-1 windows of one series.");
         sb.AppendLine();
-        sb.AppendLine("| configuration | windows/s (min..max) | ÷ raw | GFLOP/s | share of matmul | round overhead (driver / incl. worker) | peak RSS MiB |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| configuration | windows/s (min..max) | ÷ raw | GFLOP/s | share of matmul | windows per CPU-s | round overhead (driver / incl. worker) | peak RSS MiB |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in r["results"]!.AsArray())
         {
             string overhead = row!["round_overhead_share"] is JsonNode ov
-                ? $"{ov.GetValue<double>():P1} / {row["round_overhead_share_incl_worker"]!.GetValue<double>():P1}" : "–";
-            sb.AppendLine(ci, $"| {row["name"]} | {row["windows_per_s"]!.GetValue<double>():F0} ({row["windows_per_s_min"]!.GetValue<double>():F0}..{row["windows_per_s_max"]!.GetValue<double>():F0}) | " +
-                $"{row["ratio_to_raw"]!.GetValue<double>():F3} | {row["gflops"]!.GetValue<double>():F1} | {row["share_of_matmul"]!.GetValue<double>():P0} | {overhead} | {row["peak_rss_bytes"]!.GetValue<long>() / 1048576.0:F0} |");
+                ? $"{F(ov, "P1")} / {F(row["round_overhead_share_incl_worker"], "P1")}" : "–";
+            sb.AppendLine(ci, $"| {row["name"]} | {F(row["windows_per_s"], "F0")} ({F(row["windows_per_s_min"], "F0")}..{F(row["windows_per_s_max"], "F0")}) | " +
+                $"{F(row["ratio_to_raw"], "F3")} | {F(row["gflops"], "F1")} | {F(row["share_of_matmul"], "P0")} | {F(row["windows_per_cpu_s"], "F0")} | {overhead} | {row["peak_rss_bytes"]!.GetValue<long>() / 1048576.0:F0} |");
         }
         foreach (var (k, v) in r["matmul"]!.AsObject())
         {
-            sb.AppendLine(ci, $"| matmul {v!["n"]}² {k.Replace("threads_", "")}t (GFLOP/s) | {v["gflops"]} ({v["gflops_min"]}..{v["gflops_max"]}) | | | | | |");
+            sb.AppendLine(ci, $"| matmul {v!["n"]}² {k.Replace("threads_", "")}t (GFLOP/s) | {v["gflops"]} ({v["gflops_min"]}..{v["gflops_max"]}) | | | | | | |");
         }
         var pt = r["pytorch"]!;
         if (pt["skipped"] is JsonNode skipped)
@@ -379,9 +404,9 @@ internal static class PerfBenchmark
             {
                 if (pt[$"threads_{th}"] is JsonNode p)
                 {
-                    sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, train {th}t ({p["processes"]} processes) | {p["train_windows_per_s"]} | | | | | |");
-                    sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, score {th}t, batch 64 | {p["score_windows_per_s"]} | | | | | |");
-                    sb.AppendLine(ci, $"| PyTorch matmul {th}t (GFLOP/s) | {p["matmul_gflops"]} | | | | | |");
+                    sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, train {th}t ({p["processes"]} processes) | {p["train_windows_per_s"]} | | | | | | |");
+                    sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, score {th}t, batch 64 | {p["score_windows_per_s"]} | | | | | | |");
+                    sb.AppendLine(ci, $"| PyTorch matmul {th}t (GFLOP/s) | {p["matmul_gflops"]} | | | | | | |");
                 }
             }
         }
@@ -392,6 +417,8 @@ internal static class PerfBenchmark
         {
             sb.AppendLine(ci, $"| {t!["target"]} | {t["measured"]} | {t["goal"]} | {(t["met"] is JsonNode met ? (met.GetValue<bool>() ? "yes" : "**no**") : "n/a")} |");
         }
+        sb.AppendLine();
+        sb.AppendLine("Diagnostics (CPU time, immune to the machine's other load): " + string.Join("; ", r["diagnostics"]!.AsObject().Select(kv => $"{kv.Key} = {kv.Value}")) + ".");
         sb.AppendLine();
         sb.AppendLine("## Cluster cost model");
         sb.AppendLine();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using SparkAnomaly.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -144,7 +145,10 @@ public static class TrainingWorker
         double lossSum = 0, reconSum = 0, klSum = 0, last = double.NaN;
         int batches = 0;
         int t = req.Model.WindowLength, f = req.Model.Channels;
-        var buffer = new float[req.BatchSize * t * f];
+        // Minibatches are copied straight into one CPU tensor kept for the whole task (no per-step
+        // array or tensor allocation); each step trains a view of its first b windows.
+        using var input = empty(new long[] { req.BatchSize, t, f }, ScalarType.Float32).DetachFromDisposeScope();
+        var buffer = MemoryMarshal.Cast<byte, float>(input.bytes);
         using var scope = NewDisposeScope();
         for (int s = 0; s < req.Steps && schedule.BatchesPerEpoch > 0; s++)
         {
@@ -154,9 +158,13 @@ public static class TrainingWorker
             int b = batch.Length;
             for (int i = 0; i < b; i++)
             {
-                shard.Window(batch[i]).CopyTo(buffer.AsSpan(i * t * f, t * f));
+                shard.Window(batch[i]).CopyTo(buffer.Slice(i * t * f, t * f));
             }
-            var x = tensor(buffer, new long[] { b, t, f }).to(replica.Device);
+            var x = input.narrow(0, 0, b);
+            if (replica.Device.type != DeviceType.CPU)
+            {
+                x = x.to(replica.Device);
+            }
             using var g = new Generator(NoiseSeed(req.Seed, req.Worker, cursor));
             var eps = randn(new long[] { b, req.Model.LatentSize }, generator: g).to(replica.Device);
             var (loss, recon, kl) = replica.TrainStep(x, eps, req.KlWeight, optimizer);
