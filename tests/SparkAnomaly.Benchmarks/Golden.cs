@@ -30,6 +30,27 @@ internal static class Golden
             ulong m = Hashing.Checksum(System.Runtime.InteropServices.MemoryMarshal.AsBytes(state.Updater.FirstMoment.AsSpan()));
             ulong v = Hashing.Checksum(System.Runtime.InteropServices.MemoryMarshal.AsBytes(state.Updater.SecondMoment.AsSpan()));
             output.WriteLine($"golden N={workers} averageUpdaters={avgUpd} {opt} threads={threads}: params {p:x16} m {m:x16} v {v:x16}");
+            if (workers == 1 && threads == 1)
+            {
+                // scoring with the trained parameters: every score and contribution, both rules
+                var model = new SparkAnomaly.Scoring.TrainedModel(config.ModelFor(shards[0].Channels), Normaliser.Fit(data), state.Parameters,
+                    new SparkAnomaly.Scoring.ThresholdInfo("percentile:99", 1.0, 0), new SparkAnomaly.Scoring.TrainingProvenance
+                    {
+                        LibraryVersion = "golden", DataSource = "golden", DataFingerprint = "", Seed = 11, Rounds = 4, Workers = 1,
+                        TrainingWindows = 0, FinalLoss = 0, CreatedUtc = "", ConfigJson = "{}",
+                    });
+                foreach (var batch in new[] { 256, 7 })
+                {
+                    var scored = SparkAnomaly.Scoring.Scorer.Score(model, data, out _, batch);
+                    ulong sc = 0;
+                    foreach (var s in scored)
+                    {
+                        sc ^= Hashing.Checksum(System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.Score.AsSpan()))
+                            ^ Hashing.Checksum(System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.Contributions.AsSpan())) * 31;
+                    }
+                    output.WriteLine($"golden scores batch {batch}: {sc:x16}");
+                }
+            }
         }
     }
 }

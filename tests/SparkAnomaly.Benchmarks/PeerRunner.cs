@@ -48,11 +48,12 @@ internal sealed class PeerRunner
         var args = new List<string> { Script, "bench", "--threads", threads.ToString() };
         args.AddRange(quick
             ? new[] { "--steps", "5", "--runs", "3", "--warmup", "2", "--matmul", "512", "--mm-reps", "3" }
-            : new[] { "--steps", "50", "--runs", "3", "--warmup", "10", "--matmul", "2048", "--mm-reps", "3" });
-        var (code, stdout, stderr) = Exec(Python, args, Blas, 600);
+            : new[] { "--steps", "30", "--runs", "3", "--warmup", "5", "--matmul", "2048", "--mm-reps", "2" });
+        var (code, stdout, stderr) = Exec(Python, args, Blas, quick ? 120 : 240);
         if (code != 0)
         {
-            throw new InvalidOperationException($"PyTorch peer failed (exit {code}): {stderr.Trim()}");
+            // a loaded machine can starve a 2-thread OpenMP process for minutes: report, don't abort
+            return new JsonObject { ["error"] = $"exit {code}: {stderr.Trim().Split('\n').LastOrDefault()}" };
         }
         var line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.TrimStart().StartsWith('{'));
         return (JsonNode.Parse(line) as JsonObject) ?? throw new InvalidOperationException("PyTorch peer printed no JSON");

@@ -141,8 +141,8 @@ internal static class PerfBenchmark
                         c.Rounds.AddRange(res.Rounds);
                     }
                 }
-                // the peer is a separate process: once per thread count in a quick run, three times in a full one
-                if (peer is not null && (o.Quick ? r == 0 : r % 2 == 0 && peerRuns[1].Count < 3))
+                // the peer is a separate process: once per thread count in a quick run, twice (first and last repetition) in a full one
+                if (peer is not null && (r == 0 || (!o.Quick && r == reps - 1)))
                 {
                     foreach (int th in new[] { 1, 2 })
                     {
@@ -257,16 +257,25 @@ internal static class PerfBenchmark
         if (peer is not null)
         {
             pytorch = new JsonObject { ["script"] = peer.Script, ["ld_library_path"] = peer.Blas };
-            foreach (var (th, runs) in peerRuns)
+            foreach (var (th, allRuns) in peerRuns)
             {
+                var runs = allRuns;
                 if (runs.Count == 0)
                 {
+                    continue;
+                }
+                var errors = runs.Where(j => j["error"] is not null).Select(j => j["error"]!.ToString()).ToList();
+                runs = runs.Where(j => j["error"] is null).ToList();
+                if (runs.Count == 0)
+                {
+                    pytorch[$"threads_{th}"] = new JsonObject { ["errors"] = new JsonArray(errors.Select(e => (JsonNode)e).ToArray()) };
                     continue;
                 }
                 double Get(string k) => Median(runs.Select(j => j[k]?.GetValue<double>() ?? double.NaN));
                 pytorch[$"threads_{th}"] = new JsonObject
                 {
                     ["processes"] = runs.Count,
+                    ["failed_processes"] = errors.Count,
                     ["train_windows_per_s"] = R(Get("train_windows_per_s"), 1),
                     ["score_windows_per_s"] = R(Get("score_windows_per_s"), 1),
                     ["matmul_gflops"] = R(Get("matmul_gflops"), 1),
@@ -402,7 +411,7 @@ internal static class PerfBenchmark
         {
             foreach (var th in new[] { 1, 2 })
             {
-                if (pt[$"threads_{th}"] is JsonNode p)
+                if (pt[$"threads_{th}"] is JsonNode p && p["train_windows_per_s"] is not null)
                 {
                     sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, train {th}t ({p["processes"]} processes) | {p["train_windows_per_s"]} | | | | | | |");
                     sb.AppendLine(ci, $"| PyTorch {p["torch_version"]} + OpenBLAS, score {th}t, batch 64 | {p["score_windows_per_s"]} | | | | | | |");
