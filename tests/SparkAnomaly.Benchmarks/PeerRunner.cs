@@ -49,7 +49,7 @@ internal sealed class PeerRunner
         args.AddRange(quick
             ? new[] { "--steps", "5", "--runs", "3", "--warmup", "2", "--matmul", "512", "--mm-reps", "3" }
             : new[] { "--steps", "30", "--runs", "3", "--warmup", "5", "--matmul", "2048", "--mm-reps", "2" });
-        var (code, stdout, stderr) = Exec(Python, args, Blas, quick ? 120 : 240);
+        var (code, stdout, stderr) = Exec(Python, args, Blas, quick ? 60 : 150);
         if (code != 0)
         {
             // a loaded machine can starve a 2-thread OpenMP process for minutes: report, don't abort

@@ -82,6 +82,40 @@ internal static class Profile
         }
         result["raw_step_minor_faults"] = (Machine.MinorFaults() - f0) / (reps * 1.1);
         log.WriteLine($"profile: raw step minor faults per step {result["raw_step_minor_faults"]}");
+        if (Environment.GetEnvironmentVariable("PROFILE_THREAD") == "1")
+        {
+            // the same raw step on a fresh dedicated thread, as LocalCluster runs its workers
+            List<double>? threaded = null;
+            var th = new Thread(() =>
+            {
+                torch.set_num_threads(1);
+                threaded = Time(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    var x = batches[it++ % Workload.Batches];
+                    var eps = randn(Workload.B, Workload.Z);
+                    opt.zero_grad();
+                    var (xhat, mu, lv) = raw.Forward(x, eps);
+                    RawLstmVae.Loss(xhat, x, mu, lv).backward();
+                    opt.step();
+                }, reps);
+            });
+            long fw0 = Machine.MinorFaults();
+            th.Start();
+            th.Join();
+            log.WriteLine($"profile: worker-thread faults per step {(Machine.MinorFaults() - fw0) / (reps * 1.1):F0}");
+            Report("raw step on a worker thread", threaded!);
+            Report("raw step on the main thread again", Time(() =>
+            {
+                using var scope = NewDisposeScope();
+                var x = batches[it++ % Workload.Batches];
+                var eps = randn(Workload.B, Workload.Z);
+                opt.zero_grad();
+                var (xhat, mu, lv) = raw.Forward(x, eps);
+                RawLstmVae.Loss(xhat, x, mu, lv).backward();
+                opt.step();
+            }, reps));
+        }
         Report("raw forward+loss+backward", Time(() =>
         {
             using var scope = NewDisposeScope();
