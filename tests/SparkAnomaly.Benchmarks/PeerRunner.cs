@@ -47,9 +47,9 @@ internal sealed class PeerRunner
     {
         var args = new List<string> { Script, "bench", "--threads", threads.ToString() };
         args.AddRange(quick
-            ? new[] { "--steps", "5", "--runs", "3", "--warmup", "2", "--matmul", "512", "--mm-reps", "3" }
+            ? new[] { "--steps", "3", "--runs", "2", "--warmup", "1", "--matmul", "512", "--mm-reps", "2" }
             : new[] { "--steps", "30", "--runs", "3", "--warmup", "5", "--matmul", "2048", "--mm-reps", "2" });
-        var (code, stdout, stderr) = Exec(Python, args, Blas, quick ? 60 : 150);
+        var (code, stdout, stderr) = Exec(Python, args, Blas, quick ? 15 : 150);
         if (code != 0)
         {
             // a loaded machine can starve a 2-thread OpenMP process for minutes: report, don't abort
