@@ -142,8 +142,8 @@ internal static class PerfBenchmark
                     }
                 }
                 // the peer is a separate process: once per thread count in a quick run, twice (first and last repetition) in a full one
-                // … and never past 6 minutes in, so a loaded machine cannot push the run over 10 minutes
-                if (peer is not null && (r == 0 || (!o.Quick && r == reps - 1 && total.Elapsed.TotalMinutes < 6)))
+                // … and never past 4 minutes in, so a loaded machine cannot push the run over 10 minutes
+                if (peer is not null && (r == 0 || (!o.Quick && r == reps - 1 && total.Elapsed.TotalMinutes < 4)))
                 {
                     foreach (int th in new[] { 1, 2 })
                     {
