@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SparkAnomaly.Data;
 using SparkAnomaly.Model;
 using SparkAnomaly.Training;
@@ -107,9 +108,12 @@ public static class Scorer
         int windows = n - t + 1;
         // windowError[w * f + c]: mean squared error of window w (starting at row w), channel c.
         var windowError = new double[windows * f];
-        var input = new float[Math.Min(batchSize, windows) * t * f];
         model.eval();
         using var noGrad = no_grad();
+        // Windows are copied straight into one CPU tensor reused by every batch (no per-batch array,
+        // no LOH allocation); each batch reads a view of its first b windows.
+        using var input = empty(new long[] { Math.Min(batchSize, windows), t, f }, ScalarType.Float32).DetachFromDisposeScope();
+        var buffer = MemoryMarshal.Cast<byte, float>(input.bytes);
         using var scope = NewDisposeScope();
         using var generator = rule == ScoreRule.ReconstructionProbability ? new Generator(ReconstructionSeed) : null;
         for (int b0 = 0; b0 < windows; b0 += batchSize)
@@ -117,13 +121,13 @@ public static class Scorer
             int b = Math.Min(batchSize, windows - b0);
             for (int i = 0; i < b; i++)
             {
-                s.Rows(b0 + i, t).CopyTo(input.AsSpan(i * t * f, t * f));
+                s.Rows(b0 + i, t).CopyTo(buffer.Slice(i * t * f, t * f));
             }
-            var x = tensor(input.AsSpan(0, b * t * f).ToArray(), new long[] { b, t, f });
-            var err = rule == ScoreRule.ReconstructionProbability
+            var x = input.narrow(0, 0, b);
+            var err = (rule == ScoreRule.ReconstructionProbability
                 ? NegativeLogLikelihood(model, x, generator!)
-                : (model.Reconstruct(x) - x).square().mean(new long[] { 1 }).contiguous();   // [b, f]
-            var e = err.data<float>().ToArray();
+                : (model.Reconstruct(x) - x).square().mean(new long[] { 1 })).contiguous();   // [b, f]
+            var e = MemoryMarshal.Cast<byte, float>(err.bytes);
             for (int i = 0; i < b * f; i++)
             {
                 windowError[b0 * f + i] = e[i];

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using SparkAnomaly.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -22,9 +23,18 @@ public sealed class Replica : IDisposable
     private readonly Tensor[] _m;
     private readonly Tensor[] _v;
 
+    // On the CPU the parameters and Adam moments live in three contiguous buffers, the per-tensor
+    // parameters and moments being views of them: loading and flattening a replica is then one copy
+    // each, not a tensor per parameter. Adam still runs per tensor on the views (the same kernels on
+    // the same contiguous shapes, so the same bits). Null on other devices.
+    private readonly Tensor? _flatParameters;
+    private readonly Tensor? _flatM;
+    private readonly Tensor? _flatV;
+
     public Replica(ModelConfig config, Device? device = null)
     {
         TorchRuntime.EnsureLoaded();
+        NativeAllocator.EnsureTuned();
         Model = new LstmVae(config);
         Device = device ?? CPU;
         if (Device.type != DeviceType.CPU)
@@ -34,8 +44,42 @@ public sealed class Replica : IDisposable
         _parameters = Model.parameters().ToArray();
         Shapes = Model.named_parameters().Select(p => (p.name, p.parameter.shape)).ToArray();
         ParameterCount = checked((int)_parameters.Sum(p => p.numel()));
-        _m = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
-        _v = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
+        if (Device.type == DeviceType.CPU)
+        {
+            _flatParameters = zeros(ParameterCount).DetachFromDisposeScope();
+            _flatM = zeros(ParameterCount).DetachFromDisposeScope();
+            _flatV = zeros(ParameterCount).DetachFromDisposeScope();
+            _m = Views(_flatM, _parameters);
+            _v = Views(_flatV, _parameters);
+            using var noGrad = no_grad();
+            var views = Views(_flatParameters, _parameters);
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                views[i].copy_(_parameters[i]);
+                _parameters[i].set_(views[i]);
+                views[i].Dispose();
+            }
+        }
+        else
+        {
+            _m = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
+            _v = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
+        }
+    }
+
+    /// <summary>Views of consecutive slices of <paramref name="flat"/> shaped like <paramref name="like"/>.</summary>
+    private static Tensor[] Views(Tensor flat, Tensor[] like)
+    {
+        var views = new Tensor[like.Length];
+        long offset = 0;
+        for (int i = 0; i < like.Length; i++)
+        {
+            long n = like[i].numel();
+            using var slice = flat.narrow(0, offset, n);
+            views[i] = slice.view(like[i].shape).DetachFromDisposeScope();
+            offset += n;
+        }
+        return views;
     }
 
     public LstmVae Model { get; }
@@ -57,6 +101,7 @@ public sealed class Replica : IDisposable
     public static float[] InitialParameters(ModelConfig config, long seed)
     {
         TorchRuntime.EnsureLoaded();
+        NativeAllocator.EnsureTuned();
         lock (s_initGate)
         {
             torch.random.manual_seed(seed);
@@ -65,11 +110,23 @@ public sealed class Replica : IDisposable
         }
     }
 
-    public float[] GetParameters() => Flatten(_parameters);
+    public float[] GetParameters() => _flatParameters is { } f ? CopyOut(f) : Flatten(_parameters);
 
-    public void SetParameters(ReadOnlySpan<float> flat) => Unflatten(flat, _parameters, "parameters");
+    public void SetParameters(ReadOnlySpan<float> flat)
+    {
+        if (_flatParameters is { } f)
+        {
+            CopyIn(flat, f, "parameters");
+        }
+        else
+        {
+            Unflatten(flat, _parameters, "parameters");
+        }
+    }
 
-    public UpdaterState GetUpdater() => new(Step, Flatten(_m), Flatten(_v));
+    public UpdaterState GetUpdater() => _flatM is not null && _flatV is not null
+        ? new(Step, CopyOut(_flatM), CopyOut(_flatV))
+        : new(Step, Flatten(_m), Flatten(_v));
 
     public void SetUpdater(UpdaterState state)
     {
@@ -79,8 +136,16 @@ public sealed class Replica : IDisposable
             ResetUpdater();
             return;
         }
-        Unflatten(state.FirstMoment, _m, "Adam first moment");
-        Unflatten(state.SecondMoment, _v, "Adam second moment");
+        if (_flatM is { } m && _flatV is { } v)
+        {
+            CopyIn(state.FirstMoment, m, "Adam first moment");
+            CopyIn(state.SecondMoment, v, "Adam second moment");
+        }
+        else
+        {
+            Unflatten(state.FirstMoment, _m, "Adam first moment");
+            Unflatten(state.SecondMoment, _v, "Adam second moment");
+        }
         Step = state.Step;
     }
 
@@ -88,7 +153,8 @@ public sealed class Replica : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        foreach (var t in _m.Concat(_v))
+        IEnumerable<Tensor> targets = _flatM is not null && _flatV is not null ? new[] { _flatM, _flatV } : _m.Concat(_v);
+        foreach (var t in targets)
         {
             t.zero_();
         }
@@ -146,6 +212,25 @@ public sealed class Replica : IDisposable
         }
     }
 
+    // A contiguous CPU float tensor's storage as a span (one memcpy, where TensorAccessor copies element-wise).
+    private static Span<float> Storage(Tensor flat) => MemoryMarshal.Cast<byte, float>(flat.bytes);
+
+    private static float[] CopyOut(Tensor flat)
+    {
+        var values = new float[flat.numel()];
+        Storage(flat).CopyTo(values);
+        return values;
+    }
+
+    private static void CopyIn(ReadOnlySpan<float> values, Tensor flat, string what)
+    {
+        if (values.Length != flat.numel())
+        {
+            throw new SparkAnomalyException($"{what} hold {values.Length} values; the model has {flat.numel()}. The payload or model file belongs to a model of another shape.");
+        }
+        values.CopyTo(Storage(flat));
+    }
+
     private static float[] Flatten(IEnumerable<Tensor> tensors)
     {
         using var scope = NewDisposeScope();
@@ -188,6 +273,9 @@ public sealed class Replica : IDisposable
             t.Dispose();
         }
         Model.Dispose();
+        _flatParameters?.Dispose();
+        _flatM?.Dispose();
+        _flatV?.Dispose();
     }
 }
 

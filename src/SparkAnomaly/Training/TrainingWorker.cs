@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using SparkAnomaly.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -146,17 +147,20 @@ public static class TrainingWorker
         int t = req.Model.WindowLength, f = req.Model.Channels;
         int steps = schedule.BatchesPerEpoch > 0 ? req.Steps : 0;
         using var batchSource = new MinibatchSource(shard, schedule, req.BatchCursor, steps, req.BatchSize * t * f, req.Prefetch, ct);
+        // Every step trains a view of one CPU tensor kept for the whole task (no per-step tensor allocation).
+        using var input = empty(new long[] { req.BatchSize, t, f }, ScalarType.Float32).DetachFromDisposeScope();
         using var scope = NewDisposeScope();
         for (int s = 0; s < steps; s++)
         {
             ct.ThrowIfCancellationRequested();
             long cursor = req.BatchCursor + s;
-            var (buffer, b) = batchSource.Next();
-            var x = tensor(buffer, new long[] { req.BatchSize, t, f }).to(replica.Device);
-            batchSource.Recycle(buffer);
-            if (b < req.BatchSize)
+            var (filled, b) = batchSource.Next();
+            filled.AsSpan(0, b * t * f).CopyTo(MemoryMarshal.Cast<byte, float>(input.bytes));
+            batchSource.Recycle(filled);
+            var x = input.narrow(0, 0, b);
+            if (replica.Device.type != DeviceType.CPU)
             {
-                x = x.narrow(0, 0, b);
+                x = x.to(replica.Device);
             }
             using var g = new Generator(NoiseSeed(req.Seed, req.Worker, cursor));
             var eps = randn(new long[] { b, req.Model.LatentSize }, generator: g).to(replica.Device);
