@@ -29,7 +29,7 @@ internal static partial class Commands
         var workers = new Option<int?>("--workers", "-w") { Description = $"Parameter-averaging workers per file model (default {defaults.Workers})." };
         var threshold = new Option<string?>("--threshold") { Description = $"Threshold rule on each file's held-out training scores: percentile:P, meanstd:K or pot:Q (default {defaults.Threshold})." };
         var validation = new Option<int?>("--validation-rows") { Description = $"Last N of the 400 training rows held out of the fit; the threshold is fitted on their scores (default {defaults.ValidationRows}; 0 = in-sample)." };
-        var scoreRule = new Option<string?>("--score-rule") { Description = "covering-mean (default), last-step (causal) or reconstruction-probability (An & Cho 2015, covering-mean over windows)." };
+        var scoreRule = new Option<string?>("--score-rule") { Description = "last-step (default, causal), covering-mean or reconstruction-probability (An & Cho 2015, covering-mean over windows)." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Merge alarm runs separated by at most this many steps (default 0)." };
         var seed = new Option<long?>("--seed", "-s") { Description = $"Seed (default {defaults.Seed})." };
