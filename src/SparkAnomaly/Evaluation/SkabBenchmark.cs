@@ -182,15 +182,16 @@ public static class SkabBenchmark
         }
         var set = DataReader.Read(tidy, new ReadOptions { Channels = options.Channels });
         // Causal per series: the transformed training part is the transform of the training rows alone.
-        // Detrend channels absent from --channels are skipped (the progress line names the ones transformed).
-        var detrend = Data.Preprocessing.Detrend.Parse(options.Detrend, options.DetrendChannels.Where(set.ChannelNames.Contains).ToList());
+        // With all channels, every detrend channel must exist (a typo fails); with a --channels selection, detrend
+        // channels left out of it are skipped (the progress line names the ones transformed).
+        var detrend = Data.Preprocessing.Detrend.Parse(options.Detrend, options.Channels is null ? options.DetrendChannels : options.DetrendChannels.Where(set.ChannelNames.Contains).ToList());
         if (detrend is { Channels.Count: 0 })
         {
             detrend = null;
         }
         if (detrend is not null)
         {
-            set = detrend.Apply(set);
+            set = detrend.Apply(set);   // throws, naming the channels, for an unknown detrend channel
         }
         // The anomaly files are those with a train/test split; anomaly-free.csv has none and is not used.
         var files = set.Series.Where(s => s.Splits is not null && s.Splits.Contains(RowSplit.Train) && s.Splits.Contains(RowSplit.Test)).ToList();
