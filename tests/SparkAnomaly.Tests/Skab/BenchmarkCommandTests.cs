@@ -55,6 +55,38 @@ public sealed class BenchmarkCommandTests
     }
 
     [Fact]
+    public void BenchmarkSkab_TrainingPartsOnly_ReportsTheWithinTrainFalseAlarmProxy()
+    {
+        var (code, stdout, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--training-parts-only", "--json", "--quiet",
+            "--detrend", "ma:20", "--channel-weighting", "held-out-error");
+
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        double late = root.GetProperty("lateExceedance").GetDouble();
+        Assert.InRange(late, 0, 1);
+    }
+
+    [Theory]
+    [InlineData("--detrend", "ma:0")]
+    [InlineData("--detrend-channels", "NoSuchChannel")]
+    public void BenchmarkSkab_BadDetrend_ExitsOneWithOneLine(string option, string value)
+    {
+        var (code, _, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", option, value);
+
+        Assert.Equal(1, code);
+        Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
+    }
+
+    [Fact]
+    public void SkabOptions_Defaults_AreTheDriftRobustSettingsOfDocs()
+    {
+        var o = new SkabOptions { DataDirectory = "" };
+
+        Assert.Equal(("diff", "meanstd:2.326", SparkAnomaly.Scoring.ScoreRule.LastStep, SkabChannelWeighting.None), (o.Detrend, o.Threshold, o.ScoreRule, o.ChannelWeighting));
+        Assert.Equal(new[] { "Temperature", "Thermocouple" }, o.DetrendChannels);
+    }
+
+    [Fact]
     public void ReadLeaderboard_SourceMd_HasThePublishedRows()
     {
         var rows = SkabBenchmark.ReadLeaderboard(Path.Combine(SkabDirectory, "SOURCE.md"));
