@@ -69,6 +69,7 @@ public static class Detector
         var normalised = normaliser.Apply(data);
         var shards = ShardPlanner.Split(normalised.Series, config.Workers, config.WindowLength, config.Stride, config.Repartition);
         var modelConfig = config.ModelFor(data.Channels);
+        string fingerprint = Fingerprint(data);
         TrainingOutcome outcome;
         using (var cluster = new LocalCluster(shards, options.Faults))
         {
@@ -78,11 +79,12 @@ public static class Detector
                 Resume = options.Resume,
                 OnRound = options.OnRound,
                 OnCheckpoint = options.OnCheckpoint,
+                DataFingerprint = fingerprint,
             });
             outcome = master.Run(cancellationToken);
         }
         long windows = shards.Sum(s => (long)s.WindowCount);
-        var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, Fingerprint(data), windows);
+        var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, fingerprint, windows);
         model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
         var used = shards.SelectMany(sh => sh.Series).Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var skipped = data.Series.Where(x => !used.Contains(x.Id)).Select(x => $"{x.Id} ({x.Length} rows)").ToList();

@@ -45,13 +45,21 @@ public sealed class LstmVae : nn.Module<Tensor, Tensor, (Tensor Reconstruction, 
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        enc = nn.LSTM(config.Channels, config.HiddenSize, batchFirst: true);
-        mu = nn.Linear(config.HiddenSize, config.LatentSize);
-        logvar = nn.Linear(config.HiddenSize, config.LatentSize);
-        dec = nn.LSTM(config.LatentSize, config.HiddenSize, batchFirst: true);
-        @out = nn.Linear(config.HiddenSize, config.Channels);
+        // Module initialisation draws from libtorch's global generator; the gate keeps a concurrent
+        // construction from consuming draws between another thread's manual_seed and its own init.
+        lock (GlobalGeneratorGate)
+        {
+            enc = nn.LSTM(config.Channels, config.HiddenSize, batchFirst: true);
+            mu = nn.Linear(config.HiddenSize, config.LatentSize);
+            logvar = nn.Linear(config.HiddenSize, config.LatentSize);
+            dec = nn.LSTM(config.LatentSize, config.HiddenSize, batchFirst: true);
+            @out = nn.Linear(config.HiddenSize, config.Channels);
+        }
         RegisterComponents();
     }
+
+    /// <summary>Held by everything in this library that draws from libtorch's global generator.</summary>
+    internal static object GlobalGeneratorGate { get; } = new();
 
     public ModelConfig Config { get; }
 

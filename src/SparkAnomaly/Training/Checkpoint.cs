@@ -5,13 +5,14 @@ namespace SparkAnomaly.Training;
 /// <summary>
 /// Round checkpoints: parameters, updater state, data cursors, completed rounds and the config they
 /// belong to, in one binary file written to a temporary name, flushed and renamed, so a crash at any
-/// moment leaves the previous complete checkpoint or the new one, never a torn file.
+/// moment leaves the previous complete checkpoint or the new one, never a torn file. A checkpoint also
+/// names the data it was trained on (a fingerprint), so a resume on other data is refused.
 /// </summary>
 public static class Checkpoint
 {
-    private const ushort Version = 1;
+    private const ushort Version = 2;
 
-    public static void Write(string path, TrainingConfig config, ModelConfig model, ulong configHash, TrainingState state)
+    public static void Write(string path, TrainingConfig config, ModelConfig model, ulong configHash, TrainingState state, string dataFingerprint = "")
     {
         var w = new WorkerPayload.PayloadWriter(64 + 12 * state.Parameters.Length);
         w.Bytes("SACK"u8);
@@ -19,6 +20,7 @@ public static class Checkpoint
         w.U64(configHash);
         w.Str(config.ToJson());
         w.Str(System.Text.Json.JsonSerializer.Serialize(model));
+        w.Str(dataFingerprint ?? "");
         w.I32(state.CompletedRounds);
         w.I32(state.Cursors.Length);
         foreach (long c in state.Cursors)
@@ -40,7 +42,7 @@ public static class Checkpoint
         });
     }
 
-    public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash)
+    public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash, string dataFingerprint = "")
     {
         byte[] bytes;
         try
@@ -61,6 +63,11 @@ public static class Checkpoint
             var diffs = config.DiffersFrom(saved);
             string what = diffs.Count > 0 ? string.Join("; ", diffs) : $"model {savedModel} -> {System.Text.Json.JsonSerializer.Serialize(model)}";
             throw new SparkAnomalyException($"checkpoint '{path}' was written with another configuration ({what}). Resume with the original settings, or start afresh without --resume.");
+        }
+        string savedData = r.Str();
+        if (dataFingerprint.Length > 0 && savedData.Length > 0 && savedData != dataFingerprint)
+        {
+            throw new SparkAnomalyException($"checkpoint '{path}' was written for other data (fingerprint {savedData}; this data has {dataFingerprint}). Resume with the same --data, or start afresh without --resume (with --overwrite).");
         }
         int rounds = r.I32();
         int workers = r.I32();

@@ -44,6 +44,9 @@ public sealed record MasterOptions
     /// <summary>Called after every round, on the driver thread.</summary>
     public Action<RoundStats>? OnRound { get; init; }
 
+    /// <summary>Fingerprint of the training data, stored in checkpoints; a resume on other data is refused.</summary>
+    public string DataFingerprint { get; init; } = "";
+
     /// <summary>Called after every checkpoint write (tests use it to stop a run at a known point).</summary>
     public Action<int>? OnCheckpoint { get; init; }
 }
@@ -128,7 +131,7 @@ public sealed class ParameterAveragingMaster
             if (due)
             {
                 var clock = Stopwatch.StartNew();
-                Checkpoint.Write(_options.CheckpointPath!, _config, _model, _configHash, state);
+                Checkpoint.Write(_options.CheckpointPath!, _config, _model, _configHash, state, _options.DataFingerprint);
                 roundStats = roundStats with { CheckpointMs = clock.Elapsed.TotalMilliseconds };
                 _options.OnCheckpoint?.Invoke(round + 1);
             }
@@ -143,7 +146,7 @@ public sealed class ParameterAveragingMaster
         resumedFrom = 0;
         if (_options.Resume && _options.CheckpointPath is string path && File.Exists(path))
         {
-            var state = Checkpoint.Read(path, _config, _model, _configHash);
+            var state = Checkpoint.Read(path, _config, _model, _configHash, _options.DataFingerprint);
             if (state.Cursors.Length != _cluster.Workers)
             {
                 throw new SparkAnomalyException($"checkpoint '{path}' was written by {state.Cursors.Length} workers; this run has {_cluster.Workers}. Resume with --workers {state.Cursors.Length}.");

@@ -18,7 +18,6 @@ public sealed record OptimizerSettings(OptimizerKind Kind, double LearningRate, 
 /// </summary>
 public sealed class Replica : IDisposable
 {
-    private static readonly object s_initGate = new();
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _m;
     private readonly Tensor[] _v;
@@ -102,7 +101,7 @@ public sealed class Replica : IDisposable
     {
         TorchRuntime.EnsureLoaded();
         NativeAllocator.EnsureTuned();
-        lock (s_initGate)
+        lock (LstmVae.GlobalGeneratorGate)
         {
             torch.random.manual_seed(seed);
             using var model = new LstmVae(config);

@@ -16,8 +16,9 @@ public sealed class LstmVaeTests
         var config = new ModelConfig(Channels: 5, WindowLength: 12, HiddenSize: 7, LatentSize: 3);
         using var model = new LstmVae(config);
         using var scope = NewDisposeScope();
-        var x = randn(4, 12, 5);
-        var eps = randn(4, 3);
+        using var g = new Generator(17);
+        var x = randn(new long[] { 4, 12, 5 }, generator: g);
+        var eps = randn(new long[] { 4, 3 }, generator: g);
 
         var (xhat, mu, logVar) = model.call(x, eps);
         var (loss, recon, kl) = LstmVae.Elbo(xhat, x, mu, logVar, 0.5);

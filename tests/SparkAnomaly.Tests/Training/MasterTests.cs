@@ -70,6 +70,22 @@ public sealed class MasterTests
     }
 
     [Fact]
+    public void Resume_OnOtherData_RefusedNamingTheFingerprints()
+    {
+        using var dir = new TempDir();
+        var options = new TrainRunOptions { CheckpointPath = dir.File("c.bin") };
+        var config = TrainingFixtures.Tiny(rounds: 2);
+        Detector.Train(TrainingFixtures.SmallData(seed: 3), config, options);
+
+        var e = Assert.Throws<SparkAnomalyException>(() => Detector.Train(TrainingFixtures.SmallData(seed: 4), config with { Rounds = 2 }, options with { Resume = true }));
+
+        Assert.Contains("other data", e.Message);
+        Assert.Contains("--data", e.Message);
+        var again = Detector.Train(TrainingFixtures.SmallData(seed: 3), config, options with { Resume = true });
+        Assert.Equal(2, again.Outcome.ResumedFromRound);
+    }
+
+    [Fact]
     public void InjectedFaults_RetriedOrIgnored_FinalModelIdenticalToFaultFreeRun()
     {
         var config = TrainingFixtures.Tiny(rounds: 4);
