@@ -100,6 +100,26 @@ internal static partial class Commands
         }
     }
 
+    /// <summary>Alarm post-processing at scoring time (the thresholded flags, then AlarmFilter).</summary>
+    private sealed class AlarmOptions
+    {
+        public readonly Option<int> MinDuration = new("--min-duration") { Description = "Drop alarm runs shorter than N steps (default 1: keep all).", DefaultValueFactory = _ => 1 };
+        public readonly Option<int> MergeGap = new("--merge-gap") { Description = "Join alarm runs separated by at most G normal steps (default 0).", DefaultValueFactory = _ => 0 };
+
+        public void AddTo(Command c)
+        {
+            c.Options.Add(MinDuration);
+            c.Options.Add(MergeGap);
+        }
+
+        public AlarmFilter? Filter(ParseResult p)
+        {
+            var f = new AlarmFilter(p.GetValue(MinDuration), p.GetValue(MergeGap));
+            f.Validate();
+            return f == AlarmFilter.None ? null : f;
+        }
+    }
+
     /// <summary>Training flags; each overrides the same field of --config, which overrides the defaults.</summary>
     private sealed class TrainingOptions
     {
@@ -115,6 +135,7 @@ internal static partial class Commands
         public readonly Option<string?> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N (default auto)." };
         public readonly Option<string?> Averaging = new("--averaging") { Description = "weighted (default: example-weighted, no dropped data) or dl4j (DL4J parity: unweighted, partial batches dropped)." };
         public readonly Option<string?> Threshold = new("--threshold") { Description = "Threshold rule on training-period scores: percentile:P, meanstd:K or pot:Q (default percentile:99.9)." };
+        public readonly Option<string?> ThresholdScope = new("--threshold-scope") { Description = "global (default): one threshold; per-series: each series its own, fitted on its training rows." };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
         public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
         public readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration, with where each value came from, and exit." };
@@ -123,12 +144,13 @@ internal static partial class Commands
         public TrainingOptions()
         {
             Averaging.AcceptOnlyFromAmong("weighted", "dl4j");
+            ThresholdScope.AcceptOnlyFromAmong("global", "per-series");
         }
 
         public void AddTo(Command c, bool full)
         {
             var all = full
-                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, CheckpointEvery, Resume, PrintConfig, InjectFault }
+                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, ThresholdScope, CheckpointEvery, Resume, PrintConfig, InjectFault }
                 : new Option[] { Config, Workers, Rounds, Seed, Threads, Device, PrintConfig };
             foreach (var o in all)
             {
@@ -177,6 +199,7 @@ internal static partial class Commands
             FlagS(Device, "device", (c, v) => c with { Device = v });
             FlagS(Averaging, "averaging", (c, v) => c with { Averaging = v == "dl4j" ? AveragingMode.Dl4j : AveragingMode.Weighted });
             FlagS(Threshold, "threshold", (c, v) => c with { Threshold = v });
+            FlagS(ThresholdScope, "thresholdScope", (c, v) => c with { ThresholdScope = v == "per-series" ? Scoring.ThresholdScope.PerSeries : Scoring.ThresholdScope.Global });
             config.Validate();
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;
@@ -196,12 +219,15 @@ internal static partial class Commands
         var training = new TrainingOptions();
         var outDir = new Option<string>("--out", "-o") { Description = "Directory for data.csv, model.parquet, scores.parquet and stats.json.", DefaultValueFactory = _ => "demo-out" };
         var cmd = new Command("demo", "Generate Lorenz bearing data with injected faults, train with parameter averaging, score, and report how well the faults were found. Example: sparkanomaly demo --out demo-out");
+        var alarms = new AlarmOptions();
         cmd.Options.Add(outDir);
         training.AddTo(cmd, full: false);
+        alarms.AddTo(cmd);
         common.AddTo(cmd);
         cmd.SetAction(p =>
         {
             var (config, sources) = training.Resolve(p, DemoDefaults);
+            var filter = alarms.Filter(p);
             var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
             if (p.GetValue(training.PrintConfig))
             {
@@ -212,7 +238,7 @@ internal static partial class Commands
             SeriesWriter.WriteCsv(data, dir.File("data.csv"));
             ui.Info($"generated {data.Series.Count} series × {data.Channels} channels ({data.TotalRows:N0} rows) → {dir.File("data.csv")}");
             var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
-            var scored = Detector.Score(run.Model, data, out _);
+            var scored = Detector.Score(run.Model, data, out _, filter);
             ScoresFile.Save(dir.File("scores.parquet"), run.Model, scored, data.ChannelNames, data.TimestampKind);
             var report = ScoredEvaluation.Evaluate(scored);
             return ui.Summary(run, report, dir, scored);
@@ -295,15 +321,18 @@ internal static partial class Commands
         var dataPath = new Option<string>("--data", "-d") { Description = "CSV or Parquet file, or a Spark-style Parquet directory, with the model's channels.", Required = true };
         var outDir = new Option<string>("--out", "-o") { Description = "Directory for scores.parquet.", Required = true };
         var cmd = new Command("score", "Score every time step of new data with a trained model. Example: sparkanomaly score --model run1/model.parquet --data new.csv --out scored");
+        var alarms = new AlarmOptions();
         foreach (var o in new Option[] { modelPath, dataPath, outDir })
         {
             cmd.Options.Add(o);
         }
         data.AddTo(cmd);
+        alarms.AddTo(cmd);
         common.AddTo(cmd);
         cmd.SetAction(p =>
         {
             var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            var filter = alarms.Filter(p);
             var model = ModelFile.Load(p.GetValue(modelPath)!);
             var read = data.Read(p);
             if (read.Channels is null)
@@ -315,7 +344,7 @@ internal static partial class Commands
             {
                 ui.Warn(w);
             }
-            var scored = Detector.Score(model, set, out var skipped);
+            var scored = Detector.Score(model, set, out var skipped, filter);
             foreach (var s in skipped)
             {
                 ui.Warn($"series {s} is shorter than the model's window of {model.Model.WindowLength} rows and was not scored");

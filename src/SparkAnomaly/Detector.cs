@@ -85,7 +85,7 @@ public static class Detector
         }
         long windows = shards.Sum(s => (long)s.WindowCount);
         var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, fingerprint, windows);
-        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold));
+        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold, config.ThresholdScope));
         var used = shards.SelectMany(sh => sh.Series).Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var skipped = data.Series.Where(x => !used.Contains(x.Id)).Select(x => $"{x.Id} ({x.Length} rows)").ToList();
         return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds, skipped);
@@ -128,20 +128,41 @@ public static class Detector
     /// <param name="model">A trained model (<see cref="TrainRun.Model"/>, or <see cref="ModelFile.Load"/>).</param>
     /// <param name="data">Raw (not normalised) series with the model's channels, in the model's order.</param>
     /// <param name="skipped">Ids of series too short to score.</param>
+    /// <param name="alarms">Optional post-processing of the flags (minimum duration, merge gap); null keeps them as thresholded.</param>
     /// <returns>Per series: score, per-channel contributions and the is-anomaly flag of every step.</returns>
-    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped) =>
-        Scorer.Score(model, data, out skipped);
+    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped, AlarmFilter? alarms = null) =>
+        Scorer.Score(model, data, out skipped, alarms);
 
-    /// <summary>The threshold rule applied to the per-step scores of the trainable rows.</summary>
-    public static ThresholdInfo FitThreshold(TrainedModel model, SeriesSet data, ThresholdSpec spec, string method)
+    /// <summary>
+    /// The threshold rule applied to the per-step scores of the trainable rows: one global value, and with
+    /// <see cref="ThresholdScope.PerSeries"/> also one per series from that series' own training rows.
+    /// </summary>
+    public static ThresholdInfo FitThreshold(TrainedModel model, SeriesSet data, ThresholdSpec spec, string method, ThresholdScope scope = ThresholdScope.Global)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         var trainable = data.Series.Where(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable) && s.Length >= model.Model.WindowLength).ToList();
         var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
         var scored = Scorer.Score(model, subset, out _);
-        var scores = scored.SelectMany(s => Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable).Select(r => s.Score[r])).ToArray();
-        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule);
+        double[] TrainingScores(ScoredSeries s) => Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable).Select(r => s.Score[r]).ToArray();
+        var scores = scored.SelectMany(TrainingScores).ToArray();
+        Dictionary<string, double>? perSeries = null;
+        if (scope == ThresholdScope.PerSeries)
+        {
+            perSeries = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var s in scored)
+            {
+                try
+                {
+                    perSeries[s.Series.Id] = Thresholds.Fit(TrainingScores(s), spec);
+                }
+                catch (SparkAnomalyException e)
+                {
+                    throw new SparkAnomalyException($"series '{s.Series.Id}': its own threshold cannot be fitted on its training rows ({e.Message.TrimEnd('.')}). Use thresholdScope global, or a rule that needs fewer scores.", e);
+                }
+            }
+        }
+        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule, perSeries);
     }
 
     /// <summary>A checksum of ids, timestamps and values: two runs on the same data have the same fingerprint.</summary>

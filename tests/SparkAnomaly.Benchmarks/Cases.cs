@@ -184,7 +184,7 @@ internal static class Cases
         {
             torch.set_num_threads(threads);
             var sw = Stopwatch.StartNew();
-            var scored = Scorer.Score(trained, set, out _, batch);
+            var scored = Scorer.Score(trained, set, out _, batchSize: batch);
             double secs = sw.Elapsed.TotalSeconds;
             if (scored[0].Score.Length != series.Length)
             {

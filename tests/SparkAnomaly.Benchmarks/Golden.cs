@@ -41,7 +41,7 @@ internal static class Golden
                     });
                 foreach (var batch in new[] { 256, 7 })
                 {
-                    var scored = SparkAnomaly.Scoring.Scorer.Score(model, data, out _, batch);
+                    var scored = SparkAnomaly.Scoring.Scorer.Score(model, data, out _, batchSize: batch);
                     ulong sc = 0;
                     foreach (var s in scored)
                     {

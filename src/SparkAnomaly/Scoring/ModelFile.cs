@@ -180,7 +180,7 @@ public static class ModelFile
         {
             throw new SparkAnomalyException($"{source}: {m.Parameters.Length} parameter values for a model needing {expected}, or non-finite values. Retrain the model.");
         }
-        if (m.Threshold is null || !double.IsFinite(m.Threshold.Value))
+        if (m.Threshold is null || !double.IsFinite(m.Threshold.Value) || (m.Threshold.PerSeries?.Values.Any(v => !double.IsFinite(v)) ?? false))
         {
             throw new SparkAnomalyException($"{source}: the threshold is missing or not finite. Retrain the model.");
         }

@@ -10,6 +10,9 @@ namespace SparkAnomaly.Scoring;
 /// <summary>Per-time-step scores of one series.</summary>
 public sealed record ScoredSeries(Series Series, double[] Score, double[] Contributions, bool[] IsAnomaly)
 {
+    /// <summary>The threshold this series was flagged with (its own, or the model's global one).</summary>
+    public double Threshold { get; init; } = double.NaN;
+
     /// <summary>Channel contribution of row <paramref name="row"/> (row-major [rows × channels]).</summary>
     public ReadOnlySpan<double> ContributionsAt(int row) => Contributions.AsSpan(row * Series.Channels, Series.Channels);
 }
@@ -60,7 +63,7 @@ public static class Scorer
     /// Scores raw (un-normalised) series with a trained model. Series shorter than the window cannot
     /// be scored; they are skipped and named in <paramref name="skipped"/>.
     /// </summary>
-    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped, int batchSize = DefaultBatchSize)
+    public static IReadOnlyList<ScoredSeries> Score(TrainedModel model, SeriesSet data, out IReadOnlyList<string> skipped, AlarmFilter? alarms = null, int batchSize = DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -75,8 +78,12 @@ public static class Scorer
         }
         var scorable = Enumerable.Range(0, normalised.Series.Count).Where(i => normalised.Series[i].Length >= t).ToList();
         var results = ScoreNormalised(model, scorable.Select(i => normalised.Series[i]).ToList(), batchSize);
-        return scorable.Select((i, k) => new ScoredSeries(data.Series[i], results[k].Score, results[k].Contributions,
-            results[k].Score.Select(v => v > model.Threshold.Value).ToArray())).ToList();
+        return scorable.Select((i, k) =>
+        {
+            double threshold = model.Threshold.For(data.Series[i].Id);
+            var flags = results[k].Score.Select(v => v > threshold).ToArray();
+            return new ScoredSeries(data.Series[i], results[k].Score, results[k].Contributions, alarms is null ? flags : alarms.Apply(flags)) { Threshold = threshold };
+        }).ToList();
     }
 
     /// <summary>

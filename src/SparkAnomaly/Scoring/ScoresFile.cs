@@ -66,7 +66,7 @@ public static class ScoresFile
                 await rg.WriteAsync<long>(timestamp, chunk.Select(x => x.s.Series.Timestamps[x.r]).ToArray());
             }
             await rg.WriteAsync<double>(score, chunk.Select(x => x.s.Score[x.r]).ToArray());
-            await rg.WriteAsync<double>(threshold, Enumerable.Repeat(model.Threshold.Value, n).ToArray());
+            await rg.WriteAsync<double>(threshold, chunk.Select(x => double.IsNaN(x.s.Threshold) ? model.Threshold.For(x.s.Series.Id) : x.s.Threshold).ToArray());
             await rg.WriteAsync<bool>(isAnomaly, chunk.Select(x => x.s.IsAnomaly[x.r]).ToArray());
             await rg.WriteAsync<int>(label, chunk.Select(x => x.s.Series.Labels is { } l && l[x.r] != Series.NoLabel ? (int?)l[x.r] : null).ToArray());
             await rg.WriteAsync(split, chunk.Select(x => x.s.Series.Splits?[x.r] switch { RowSplit.Train => "train", RowSplit.Test => "test", _ => "" }).ToArray());

@@ -29,6 +29,7 @@ public static class ScoringWorker
         var score = new double[n];
         var flags = new bool[n];
         var contributions = new double[n][];
+        var thresholds = new double[n];
         for (int i = 0; i < series.Count; i++)
         {
             for (int r = 0; r < series[i].Length; r++, k++)
@@ -36,11 +37,12 @@ public static class ScoringWorker
                 ids[k] = series[i].Id;
                 ts[k] = series[i].Timestamps[r];
                 score[k] = scored[i].Score[r];
-                flags[k] = score[k] > model.Threshold.Value;
+                thresholds[k] = model.Threshold.For(series[i].Id);
+                flags[k] = score[k] > thresholds[k];
                 contributions[k] = scored[i].Contributions.AsSpan(r * f, f).ToArray();
             }
         }
-        return new ScoredRows(ids, ts, score, Enumerable.Repeat(model.Threshold.Value, n).ToArray(), flags, contributions);
+        return new ScoredRows(ids, ts, score, thresholds, flags, contributions);
     }
 
     /// <summary>The decoded model for these bytes, from the process cache when seen before.</summary>

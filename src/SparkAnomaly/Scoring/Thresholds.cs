@@ -2,6 +2,13 @@ using System.Globalization;
 
 namespace SparkAnomaly.Scoring;
 
+/// <summary>Whether one threshold serves every series, or each series has its own.</summary>
+public enum ThresholdScope
+{
+    Global,
+    PerSeries,
+}
+
 /// <summary>How an alarm threshold is derived from training-period scores.</summary>
 public enum ThresholdMethod
 {

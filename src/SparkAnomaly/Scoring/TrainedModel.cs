@@ -9,7 +9,17 @@ namespace SparkAnomaly.Scoring;
 /// The decision threshold stored with a model: its rule and value, fitted on training-period scores
 /// computed with <see cref="ScoreRule"/> (scoring must use the same rule for the threshold to mean anything).
 /// </summary>
-public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps, string ScoreRule = nameof(Scoring.ScoreRule.CoveringMean));
+/// <param name="Method">The rule, e.g. <c>percentile:99.9</c>.</param>
+/// <param name="Value">The global threshold (used for series without their own).</param>
+/// <param name="FittedOnSteps">How many training-period scores it was fitted on.</param>
+/// <param name="ScoreRule">The score rule the threshold belongs to.</param>
+/// <param name="PerSeries">Per-series thresholds (<c>thresholdScope: per-series</c>), fitted on each series' own training rows.</param>
+public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps, string ScoreRule = nameof(Scoring.ScoreRule.CoveringMean),
+    Dictionary<string, double>? PerSeries = null)
+{
+    /// <summary>The threshold that applies to <paramref name="seriesId"/>: its own where fitted, else the global one.</summary>
+    public double For(string seriesId) => PerSeries is not null && PerSeries.TryGetValue(seriesId, out double t) ? t : Value;
+}
 
 /// <summary>Where a model came from: enough to tell two models apart and to reproduce one.</summary>
 public sealed record TrainingProvenance

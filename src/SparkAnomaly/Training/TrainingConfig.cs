@@ -111,6 +111,9 @@ public sealed record TrainingConfig
     /// <summary>Threshold rule fitted on training-period scores: percentile:P, meanstd:K or pot:Q.</summary>
     public string Threshold { get; init; } = "percentile:99.9";
 
+    /// <summary>global: one threshold for every series; per-series: each series its own, fitted on its training rows.</summary>
+    public Scoring.ThresholdScope ThresholdScope { get; init; } = Scoring.ThresholdScope.Global;
+
     /// <summary>How window errors become per-step scores: covering-mean (default) or last-step (causal).</summary>
     public Scoring.ScoreRule ScoreRule { get; init; } = Scoring.ScoreRule.CoveringMean;
 
@@ -224,7 +227,7 @@ public sealed record TrainingConfig
     private static IEnumerable<PropertyInfo> ResultDefiningProperties() =>
         typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.Name is not (nameof(Device) or nameof(ThreadsPerWorker) or nameof(PrefetchBatches)
-                or nameof(MaxTaskRetries) or nameof(CheckpointEvery) or nameof(Threshold) or nameof(ScoreRule) or "EqualityContract"))
+                or nameof(MaxTaskRetries) or nameof(CheckpointEvery) or nameof(Threshold) or nameof(ThresholdScope) or nameof(ScoreRule) or "EqualityContract"))
             .OrderBy(p => p.Name, StringComparer.Ordinal);
 
     private static void Positive(int value, string name, int max)
