@@ -67,6 +67,32 @@ internal sealed class SeriesBuilder
 
     public Span<float> RowValues(int row) => _values.AsSpan(row * _channels, _channels);
 
+    /// <summary>
+    /// Appends <paramref name="rows"/> rows at once and returns the index of the first; the caller fills
+    /// their timestamps, origins and values through <see cref="Timestamps"/>, <see cref="Origins"/> and
+    /// <see cref="Values"/>. Grows like <see cref="GrowWithin"/>: doubling, but never past the rows the
+    /// input has left (<paramref name="rowsLeft"/>, counting these).
+    /// </summary>
+    public int AppendRows(int rows, long rowsLeft)
+    {
+        if ((long)_count + rows > _timestamps.Length)
+        {
+            long size = Math.Max((long)_timestamps.Length * 2, (long)_count + rows);
+            size = Math.Min(size, _count + Math.Max(rowsLeft, rows));
+            Grow((int)Math.Min(size, int.MaxValue), exact: true);
+        }
+        int start = _count;
+        _count += rows;
+        return start;
+    }
+
+    public Span<long> Timestamps(int start, int rows) => _timestamps.AsSpan(start, rows);
+
+    public Span<long> Origins(int start, int rows) => _origins.AsSpan(start, rows);
+
+    /// <summary>Row-major values of rows [start, start + rows).</summary>
+    public Span<float> Values(int start, int rows) => _values.AsSpan(start * _channels, rows * _channels);
+
     public void SetLabel(int row, sbyte label)
     {
         if (_labels is null)
