@@ -310,12 +310,7 @@ internal static class ParquetSource
                 }
                 series.NextStep = step;
             }
-            var origins = series.Origins(start, k);
-            long origin = ReadContext.Origin(fileIndex, fileRow + i + 1);
-            for (int r = 0; r < k; r++)
-            {
-                origins[r] = origin + r;
-            }
+            series.SetOrigin(start, k, ReadContext.Origin(fileIndex, fileRow + i + 1));
             var values = series.Values(start, k);
             for (int c = 0; c < channels; c++)
             {
