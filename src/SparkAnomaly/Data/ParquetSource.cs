@@ -102,7 +102,6 @@ internal static class ParquetSource
                 progress.Where = $"row group {g}, column '{names[col]}'";
                 return cache[col] = await Column.ReadAsync(rg, fields[col], n, cache[col]).ConfigureAwait(false);
             }
-            Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
             Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
             var chCols = new Column[channels];
             for (int c = 0; c < channels; c++)
@@ -111,6 +110,9 @@ internal static class ParquetSource
             }
             Column? labelCol = map.Label >= 0 ? await Load(map.Label).ConfigureAwait(false) : null;
             Column? splitCol = map.Split >= 0 ? await Load(map.Split).ConfigureAwait(false) : null;
+            // The series ids last: Parquet.Net makes a string per row, and read last they are still young
+            // when the rows are appended and released right after, instead of outliving the channel reads.
+            Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
 
             int from = 0;
             if (labelCol is null && splitCol is null && CanCopy(seriesCol, timeCol, chCols, n))
@@ -191,6 +193,7 @@ internal static class ParquetSource
                     series.SetSplit(r, split);
                 }
             }
+            seriesCol?.ReleaseTexts(n);
             fileRow += n;
         }
         if (fileRow == 0 && requireRows)
@@ -390,6 +393,15 @@ internal static class ParquetSource
         public static Column Constant(string value) => new() { _constant = value, TypeName = "partition" };
 
         public bool IsNull(int i) => Nulls is not null && Nulls[i];
+
+        /// <summary>Drops the references to a row group's strings, so that they can be collected young.</summary>
+        public void ReleaseTexts(int n)
+        {
+            if (Texts is not null)
+            {
+                Array.Clear(Texts, 0, Math.Min(n, Texts.Length));
+            }
+        }
 
         public string? Text(int i)
         {
