@@ -8,6 +8,16 @@ if (args.Length > 0 && args[0] == "--golden")
     Golden.Run(Console.Out);
     return 0;
 }
+if (args.Length > 0 && args[0] == "--data-only")
+{
+    // Issue 6's data benchmark alone, in a process that never loads libtorch:
+    // --data-only [ROWS (default 10,000,000)] [DIR (default perf-out)]
+    long rows = args.Length > 1 ? long.Parse(args[1]) : 10_000_000;
+    string dir = args.Length > 2 ? args[2] : "perf-out";
+    Directory.CreateDirectory(dir);
+    Console.WriteLine(DataBenchmark.Run(rows, dir, Console.Error).ToJsonString());
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--profile")
 {
     Profile.Run(args.Length > 1 ? int.Parse(args[1]) : 100, Console.Error);

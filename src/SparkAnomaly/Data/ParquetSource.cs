@@ -78,6 +78,8 @@ internal static class ParquetSource
         long fileRows = reader.RowGroups.Sum(r => r.RowCount);
         int channels = map.Channels.Length;
         var missing = ctx.Options.Missing;
+        // One Column per file column, its buffers reused from row group to row group (sized to the largest).
+        var cache = new Column?[names.Count];
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             file.RowGroupStarts.Add(fileRow + 1);
@@ -95,12 +97,11 @@ internal static class ParquetSource
             {
                 if (col >= fileColumns)
                 {
-                    return Column.Constant(partitions[col - fileColumns].Value);
+                    return cache[col] ??= Column.Constant(partitions[col - fileColumns].Value);
                 }
                 progress.Where = $"row group {g}, column '{names[col]}'";
-                return await Column.ReadAsync(rg, fields[col], n).ConfigureAwait(false);
+                return cache[col] = await Column.ReadAsync(rg, fields[col], n, cache[col]).ConfigureAwait(false);
             }
-            Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
             Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
             var chCols = new Column[channels];
             for (int c = 0; c < channels; c++)
@@ -109,10 +110,18 @@ internal static class ParquetSource
             }
             Column? labelCol = map.Label >= 0 ? await Load(map.Label).ConfigureAwait(false) : null;
             Column? splitCol = map.Split >= 0 ? await Load(map.Split).ConfigureAwait(false) : null;
+            // The series ids last: Parquet.Net makes a string per row, and read last they are still young
+            // when the rows are appended and released right after, instead of outliving the channel reads.
+            Column? seriesCol = map.Series >= 0 ? await Load(map.Series).ConfigureAwait(false) : null;
 
+            int from = 0;
+            if (labelCol is null && splitCol is null && CanCopy(seriesCol, timeCol, chCols, n))
+            {
+                from = CopyRows(ctx, fixedSeries, seriesCol, timeCol, chCols, n, fileRow, fileRows, fileIndex);
+            }
             SeriesBuilder? last = null;
             string? lastId = null;
-            for (int i = 0; i < n; i++)
+            for (int i = from; i < n; i++)
             {
                 long row = fileRow + i + 1;
                 string Where(int col) => $"'{path}' row {row} (row group {g}), column '{names[col]}'";
@@ -184,6 +193,7 @@ internal static class ParquetSource
                     series.SetSplit(r, split);
                 }
             }
+            seriesCol?.ReleaseTexts(n);
             fileRow += n;
         }
         if (fileRow == 0 && requireRows)
@@ -192,6 +202,130 @@ internal static class ParquetSource
         }
         ctx.TotalRows += fileRow;
         return fileRow;
+    }
+
+    /// <summary>
+    /// Whether a row group can take the column-wise path of <see cref="CopyRows"/>: text series ids (or
+    /// none), integer or timestamp times without nulls (or none), and float channels without nulls whose
+    /// values are all finite and within ±<see cref="TextValues.HugeLimit"/>, so that no row needs a message.
+    /// Anything else (and any row group with a value to report) takes the row-by-row path.
+    /// </summary>
+    private static bool CanCopy(Column? seriesCol, Column? timeCol, Column[] chCols, int n)
+    {
+        if (seriesCol is not null && seriesCol.Texts is null)
+        {
+            return false;
+        }
+        if (timeCol is not null && (timeCol.Nulls is not null || (timeCol.Micros is null && timeCol.Integers is null)))
+        {
+            return false;
+        }
+        foreach (var c in chCols)
+        {
+            if (c.Floats is null || c.Nulls is not null || !AllUsable(c.Floats.AsSpan(0, n)))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Every value finite and |v| ≤ HugeLimit (NaN fails the comparison).</summary>
+    private static bool AllUsable(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && values.Length >= System.Numerics.Vector<float>.Count)
+        {
+            var limit = new System.Numerics.Vector<float>(TextValues.HugeLimit);
+            var v = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
+            foreach (var x in v)
+            {
+                if (!System.Numerics.Vector.LessThanOrEqualAll(System.Numerics.Vector.Abs(x), limit))
+                {
+                    return false;
+                }
+            }
+            i = v.Length * System.Numerics.Vector<float>.Count;
+        }
+        for (; i < values.Length; i++)
+        {
+            float x = values[i];
+            if (!(float.IsFinite(x) && Math.Abs(x) <= TextValues.HugeLimit))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Appends a row group's rows column by column, a run of rows with the same series id at a time,
+    /// straight into the series buffers. Returns the row where it stopped: <paramref name="n"/>, or the
+    /// first row of a run whose series id is missing (the row-by-row path reports it).
+    /// </summary>
+    private static int CopyRows(ReadContext ctx, SeriesBuilder? fixedSeries, Column? seriesCol, Column? timeCol, Column[] chCols, int n, long fileRow, long fileRows, int fileIndex)
+    {
+        var texts = seriesCol?.Texts;
+        long[]? times = timeCol?.Micros ?? timeCol?.Integers;
+        int channels = chCols.Length;
+        int i = 0;
+        while (i < n)
+        {
+            SeriesBuilder series;
+            int j;
+            if (fixedSeries is not null)
+            {
+                series = fixedSeries;
+                j = n;
+            }
+            else
+            {
+                string? id = texts![i];
+                if (string.IsNullOrEmpty(id))
+                {
+                    return i;
+                }
+                j = i + 1;
+                while (j < n)
+                {
+                    string? x = texts[j];
+                    if (!ReferenceEquals(x, id) && x != id)
+                    {
+                        break;
+                    }
+                    j++;
+                }
+                series = ctx.GetSeries(id);
+            }
+            int k = j - i;
+            int start = series.AppendRows(k, fileRows - fileRow - i);
+            var ts = series.Timestamps(start, k);
+            if (times is not null)
+            {
+                times.AsSpan(i, k).CopyTo(ts);
+            }
+            else
+            {
+                long step = series.NextStep;
+                for (int r = 0; r < k; r++)
+                {
+                    ts[r] = step++;
+                }
+                series.NextStep = step;
+            }
+            series.SetOrigin(start, k, ReadContext.Origin(fileIndex, fileRow + i + 1));
+            var values = series.Values(start, k);
+            for (int c = 0; c < channels; c++)
+            {
+                var src = chCols[c].Floats.AsSpan(i, k);
+                for (int r = 0, d = c; r < src.Length; r++, d += channels)
+                {
+                    values[d] = src[r];
+                }
+            }
+            i = j;
+        }
+        return n;
     }
 
     private static long Time(ReadContext ctx, Column col, int i, byte[] scratch, string path, long row, string name, string where)
@@ -259,6 +393,15 @@ internal static class ParquetSource
         public static Column Constant(string value) => new() { _constant = value, TypeName = "partition" };
 
         public bool IsNull(int i) => Nulls is not null && Nulls[i];
+
+        /// <summary>Drops the references to a row group's strings, so that they can be collected young.</summary>
+        public void ReleaseTexts(int n)
+        {
+            if (Texts is not null)
+            {
+                Array.Clear(Texts, 0, Math.Min(n, Texts.Length));
+            }
+        }
 
         public string? Text(int i)
         {
@@ -378,9 +521,27 @@ internal static class ParquetSource
             return IsNull(i) || TextValues.TryParseSplit(Utf8(i, scratch), out split);
         }
 
-        public static async Task<Column> ReadAsync(ParquetRowGroupReader rg, DataField f, int n)
+        // Buffers kept from one row group to the next: the raw values Parquet.Net decodes into, their
+        // nullable form, and the widened copy. Arrays may be longer than the row group: index below n only.
+        private object? _raw;
+        private object? _rawNullable;
+        private object? _wide;
+
+        private static T[] Buffer<T>(ref object? slot, int n)
         {
-            var col = new Column { TypeName = f.ClrType.Name };
+            if (slot is T[] a && a.Length >= n)
+            {
+                return a;
+            }
+            var b = new T[n];
+            slot = b;
+            return b;
+        }
+
+        public static async Task<Column> ReadAsync(ParquetRowGroupReader rg, DataField f, int n, Column? reuse)
+        {
+            var col = reuse ?? new Column { TypeName = f.ClrType.Name };
+            col.Nulls = null;
             var t = f.ClrType;
             if (t == typeof(float))
             {
@@ -392,11 +553,11 @@ internal static class ParquetSource
             }
             else if (t == typeof(decimal))
             {
-                col.Numbers = Widen(await Values<decimal>(rg, f, n, col).ConfigureAwait(false), x => (double)x);
+                col.Numbers = Widen(await Values<decimal>(rg, f, n, col).ConfigureAwait(false), n, col, x => (double)x);
             }
             else if (t == typeof(int))
             {
-                col.Integers = Widen(await Values<int>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<int>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(long))
             {
@@ -404,44 +565,44 @@ internal static class ParquetSource
             }
             else if (t == typeof(short))
             {
-                col.Integers = Widen(await Values<short>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<short>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(sbyte))
             {
-                col.Integers = Widen(await Values<sbyte>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<sbyte>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(byte))
             {
-                col.Integers = Widen(await Values<byte>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<byte>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(ushort))
             {
-                col.Integers = Widen(await Values<ushort>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<ushort>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(uint))
             {
-                col.Integers = Widen(await Values<uint>(rg, f, n, col).ConfigureAwait(false), x => (long)x);
+                col.Integers = Widen(await Values<uint>(rg, f, n, col).ConfigureAwait(false), n, col, x => (long)x);
             }
             else if (t == typeof(ulong))
             {
-                col.Integers = Widen(await Values<ulong>(rg, f, n, col).ConfigureAwait(false), x => unchecked((long)x));
+                col.Integers = Widen(await Values<ulong>(rg, f, n, col).ConfigureAwait(false), n, col, x => unchecked((long)x));
             }
             else if (t == typeof(bool))
             {
-                col.Integers = Widen(await Values<bool>(rg, f, n, col).ConfigureAwait(false), x => x ? 1L : 0L);
+                col.Integers = Widen(await Values<bool>(rg, f, n, col).ConfigureAwait(false), n, col, x => x ? 1L : 0L);
             }
             else if (t == typeof(DateTime))
             {
-                col.Micros = Widen(await Values<DateTime>(rg, f, n, col).ConfigureAwait(false), TextValues.ToUnixMicros);
+                col.Micros = Widen(await Values<DateTime>(rg, f, n, col).ConfigureAwait(false), n, col, TextValues.ToUnixMicros);
             }
             else if (t == typeof(DateTimeOffset))
             {
-                col.Micros = Widen(await Values<DateTimeOffset>(rg, f, n, col).ConfigureAwait(false), x => TextValues.ToUnixMicros(x.UtcDateTime));
+                col.Micros = Widen(await Values<DateTimeOffset>(rg, f, n, col).ConfigureAwait(false), n, col, x => TextValues.ToUnixMicros(x.UtcDateTime));
             }
             else if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
             {
-                var s = new string?[n];
-                await rg.ReadAsync(f, s.AsMemory(), null, default).ConfigureAwait(false);
+                var s = Buffer<string?>(ref col._raw, n);
+                await rg.ReadAsync(f, s.AsMemory(0, n), null, default).ConfigureAwait(false);
                 col.Texts = s;
             }
             else
@@ -457,13 +618,13 @@ internal static class ParquetSource
         {
             if (!f.IsNullable)
             {
-                var a = new T[n];
-                await rg.ReadAsync<T>(f, a.AsMemory(), null, default).ConfigureAwait(false);
+                var a = Buffer<T>(ref col._raw, n);
+                await rg.ReadAsync<T>(f, a.AsMemory(0, n), null, default).ConfigureAwait(false);
                 return a;
             }
-            var b = new T?[n];
-            await rg.ReadAsync<T>(f, b.AsMemory(), null, default).ConfigureAwait(false);
-            var values = new T[n];
+            var b = Buffer<T?>(ref col._rawNullable, n);
+            await rg.ReadAsync<T>(f, b.AsMemory(0, n), null, default).ConfigureAwait(false);
+            var values = Buffer<T>(ref col._raw, n);
             bool[]? nulls = null;
             for (int i = 0; i < n; i++)
             {
@@ -473,6 +634,7 @@ internal static class ParquetSource
                 }
                 else
                 {
+                    values[i] = default;
                     nulls ??= new bool[n];
                     nulls[i] = true;
                 }
@@ -481,10 +643,10 @@ internal static class ParquetSource
             return values;
         }
 
-        private static TOut[] Widen<TIn, TOut>(TIn[] a, Func<TIn, TOut> f)
+        private static TOut[] Widen<TIn, TOut>(TIn[] a, int n, Column col, Func<TIn, TOut> f)
         {
-            var r = new TOut[a.Length];
-            for (int i = 0; i < a.Length; i++)
+            var r = Buffer<TOut>(ref col._wide, n);
+            for (int i = 0; i < n; i++)
             {
                 r[i] = f(a[i]);
             }

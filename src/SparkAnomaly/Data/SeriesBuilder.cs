@@ -10,7 +10,13 @@ internal sealed class SeriesBuilder
     private readonly int _channels;
     private long[] _timestamps = new long[256];
     private float[] _values;
-    private long[] _origins = new long[256];
+    // Where each row came from (file and row), for messages. Kept as runs of consecutive origins while
+    // rows arrive in runs (one run per Parquet row group, or per stretch of a sorted CSV): a few entries
+    // per series instead of 8 bytes per row. Switches to one entry per row (_origins) when the input
+    // interleaves series finely, or when rows are sorted or dropped.
+    private readonly List<int> _runRow = new();
+    private readonly List<long> _runOrigin = new();
+    private long[]? _origins;
     private sbyte[]? _labels;
     private RowSplit[]? _splits;
     private int _count;
@@ -39,7 +45,7 @@ internal sealed class SeriesBuilder
             Grow(_count + 1);
         }
         _timestamps[_count] = timestamp;
-        _origins[_count] = origin;
+        SetOrigin(_count, 1, origin);
         return _count++;
     }
 
@@ -66,6 +72,91 @@ internal sealed class SeriesBuilder
     }
 
     public Span<float> RowValues(int row) => _values.AsSpan(row * _channels, _channels);
+
+    /// <summary>
+    /// Appends <paramref name="rows"/> rows at once and returns the index of the first; the caller fills
+    /// their timestamps, origins and values through <see cref="Timestamps"/>, <see cref="SetOrigin"/> and
+    /// <see cref="Values"/>. Grows like <see cref="GrowWithin"/>: doubling, but never past the rows the
+    /// input has left (<paramref name="rowsLeft"/>, counting these).
+    /// </summary>
+    public int AppendRows(int rows, long rowsLeft)
+    {
+        if ((long)_count + rows > _timestamps.Length)
+        {
+            long size = Math.Max((long)_timestamps.Length * 2, (long)_count + rows);
+            size = Math.Min(size, _count + Math.Max(rowsLeft, rows));
+            Grow((int)Math.Min(size, int.MaxValue), exact: true);
+        }
+        int start = _count;
+        _count += rows;
+        return start;
+    }
+
+    public Span<long> Timestamps(int start, int rows) => _timestamps.AsSpan(start, rows);
+
+    /// <summary>Records that rows [start, start + rows), the newest, came from origins origin, origin + 1, ….</summary>
+    public void SetOrigin(int start, int rows, long origin)
+    {
+        if (_origins is not null)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                _origins[start + i] = origin + i;
+            }
+            return;
+        }
+        int last = _runRow.Count - 1;
+        if (last >= 0 && _runOrigin[last] + (start - _runRow[last]) == origin)
+        {
+            return; // continues the current run
+        }
+        _runRow.Add(start);
+        _runOrigin.Add(origin);
+        if (_runRow.Count > 1024 && _runRow.Count > (start + rows) / 4)
+        {
+            MaterializeOrigins(start + rows);
+        }
+    }
+
+    /// <summary>Origin of row <paramref name="row"/> (before any sort: rows are then in input order).</summary>
+    private long OriginOf(int row)
+    {
+        if (_origins is not null)
+        {
+            return _origins[row];
+        }
+        int k = _runRow.BinarySearch(row);
+        if (k < 0)
+        {
+            k = ~k - 1;
+        }
+        return _runOrigin[k] + (row - _runRow[k]);
+    }
+
+    /// <summary>Switches to one origin per row, for the first <paramref name="rows"/> rows.</summary>
+    private void MaterializeOrigins(int rows)
+    {
+        if (_origins is not null)
+        {
+            return;
+        }
+        var a = new long[_timestamps.Length];
+        for (int k = 0; k < _runRow.Count; k++)
+        {
+            int end = k + 1 < _runRow.Count ? _runRow[k + 1] : rows;
+            long o = _runOrigin[k];
+            for (int r = _runRow[k]; r < end; r++)
+            {
+                a[r] = o + (r - _runRow[k]);
+            }
+        }
+        _origins = a;
+        _runRow.Clear();
+        _runOrigin.Clear();
+    }
+
+    /// <summary>Row-major values of rows [start, start + rows).</summary>
+    public Span<float> Values(int start, int rows) => _values.AsSpan(start * _channels, rows * _channels);
 
     public void SetLabel(int row, sbyte label)
     {
@@ -103,7 +194,10 @@ internal sealed class SeriesBuilder
             throw new SparkAnomalyException($"Series '{Id}' has more than {_timestamps.Length} rows, more than one series can hold. Split it into several series.");
         }
         Array.Resize(ref _timestamps, size);
-        Array.Resize(ref _origins, size);
+        if (_origins is not null)
+        {
+            Array.Resize(ref _origins, size);
+        }
         Array.Resize(ref _values, size * _channels);
         if (_labels is not null)
         {
@@ -140,17 +234,17 @@ internal sealed class SeriesBuilder
             if (options.Order == OrderPolicy.Reject)
             {
                 throw new SparkAnomalyException(
-                    $"{ctx.Describe(_origins[firstBack])}, column '{timeCol}': timestamp {ctx.FormatTime(_timestamps[firstBack])} is earlier than the previous row's {ctx.FormatTime(_timestamps[firstBack - 1])} in series '{Id}'. Sort the input by series and time, or pass --order sort.");
+                    $"{ctx.Describe(OriginOf(firstBack))}, column '{timeCol}': timestamp {ctx.FormatTime(_timestamps[firstBack])} is earlier than the previous row's {ctx.FormatTime(_timestamps[firstBack - 1])} in series '{Id}'. Sort the input by series and time, or pass --order sort.");
             }
             SortByTime(n);
-            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): rows were not in time order and have been sorted.");
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): rows were not in time order and have been sorted.");
         }
         for (int i = 1; i < n; i++)
         {
             if (_timestamps[i] == _timestamps[i - 1])
             {
-                long a = Math.Min(_origins[i], _origins[i - 1]);
-                long b = Math.Max(_origins[i], _origins[i - 1]);
+                long a = Math.Min(OriginOf(i), OriginOf(i - 1));
+                long b = Math.Max(OriginOf(i), OriginOf(i - 1));
                 string what = timeFromColumn ? $"column '{timeCol}'" : "no time column";
                 throw new SparkAnomalyException(
                     $"{ctx.Describe(b)}, {what}: duplicate timestamp {ctx.FormatTime(_timestamps[i])} in series '{Id}' (first at {ctx.Describe(a)}). Remove or aggregate duplicate rows: each series needs unique timestamps.");
@@ -163,7 +257,7 @@ internal sealed class SeriesBuilder
                 n = DropMissing(ctx, n);
                 if (n == 0)
                 {
-                    ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): every row had a missing value and was dropped; the series is left out.");
+                    ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): every row had a missing value and was dropped; the series is left out.");
                     return null;
                 }
             }
@@ -209,6 +303,7 @@ internal sealed class SeriesBuilder
 
     private void SortByTime(int n)
     {
+        MaterializeOrigins(n);
         var keys = _timestamps.AsSpan(0, n).ToArray();
         var perm = new int[n];
         for (int i = 0; i < n; i++)
@@ -217,7 +312,7 @@ internal sealed class SeriesBuilder
         }
         Array.Sort(keys, perm);
         // Equal keys (duplicates) are reported next, so the order among them does not matter.
-        var origins = new long[_origins.Length];
+        var origins = new long[_origins!.Length];
         var values = new float[_values.Length];
         sbyte[]? labels = _labels is null ? null : new sbyte[_labels.Length];
         RowSplit[]? splits = _splits is null ? null : new RowSplit[_splits.Length];
@@ -244,6 +339,7 @@ internal sealed class SeriesBuilder
 
     private int DropMissing(ReadContext ctx, int n)
     {
+        MaterializeOrigins(n);
         int w = 0;
         for (int r = 0; r < n; r++)
         {
@@ -264,7 +360,7 @@ internal sealed class SeriesBuilder
             if (w != r)
             {
                 _timestamps[w] = _timestamps[r];
-                _origins[w] = _origins[r];
+                _origins![w] = _origins[r];
                 row.CopyTo(_values.AsSpan(w * _channels, _channels));
                 if (_labels is not null)
                 {
@@ -279,7 +375,7 @@ internal sealed class SeriesBuilder
         }
         if (w < n && w > 0)
         {
-            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): dropped {n - w} of {n} rows with missing values (--missing drop).");
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): dropped {n - w} of {n} rows with missing values (--missing drop).");
         }
         return w;
     }
@@ -302,7 +398,7 @@ internal sealed class SeriesBuilder
                     if (prev < 0 && r == n)
                     {
                         throw new SparkAnomalyException(
-                            $"'{ctx.FileOf(_origins[0])}', column '{ctx.ChannelNames![c]}': every value of series '{Id}' is missing, so there is nothing to interpolate from. Fix the data, drop the channel (--channels), or pass --missing drop.");
+                            $"'{ctx.FileOf(OriginOf(0))}', column '{ctx.ChannelNames![c]}': every value of series '{Id}' is missing, so there is nothing to interpolate from. Fix the data, drop the channel (--channels), or pass --missing drop.");
                     }
                     for (int k = prev + 1; k < r; k++)
                     {
@@ -332,7 +428,7 @@ internal sealed class SeriesBuilder
         }
         if (filled > 0)
         {
-            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(_origins[0])}): interpolated {filled} missing cells (--missing interpolate).");
+            ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): interpolated {filled} missing cells (--missing interpolate).");
         }
     }
 
@@ -364,7 +460,7 @@ internal sealed class SeriesBuilder
         if (off > 0)
         {
             ctx.Warnings.Add(
-                $"Series '{Id}' ({ctx.FileOf(_origins[0])}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
+                $"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
         }
     }
 

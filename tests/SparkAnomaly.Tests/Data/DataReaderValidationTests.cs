@@ -153,6 +153,45 @@ public sealed class DataReaderValidationTests : IDisposable
     }
 
     [Fact]
+    public void Read_DuplicateTimestamp_InFinelyInterleavedSeries_NamesTheRightRows()
+    {
+        // Series A and B alternate row by row for 6000 rows: row origins are kept one per row then
+        // (not as runs); B's duplicate is at data rows 5000 and 5002.
+        var sb = new System.Text.StringBuilder("series_id,timestamp,x\n");
+        for (int i = 0; i < 3000; i++)
+        {
+            int tb = i == 2500 ? 2499 : i;
+            sb.Append("A,").Append(i).Append(",1\nB,").Append(tb).Append(",2\n");
+        }
+        var p = _dir.File("interleaved.csv", sb.ToString());
+
+        var msg = Fails(p, new ReadOptions { Order = OrderPolicy.Sort });
+
+        ContainsAll(msg, "interleaved.csv", "duplicate timestamp 2499", "series 'B'", "data row 5002", "data row 5000");
+    }
+
+    [Fact]
+    public void Read_OutOfOrder_AfterLongRuns_NamesTheRow()
+    {
+        // Long runs of one series each (origins kept as runs): the step back is at data row 2502.
+        var sb = new System.Text.StringBuilder("series_id,timestamp,x\n");
+        for (int i = 0; i < 2000; i++)
+        {
+            sb.Append("A,").Append(i).Append(",1\n");
+        }
+        for (int i = 0; i < 500; i++)
+        {
+            sb.Append("B,").Append(i).Append(",1\n");
+        }
+        sb.Append("A,5000,1\nA,4000,1\n");
+        var p = _dir.File("runs.csv", sb.ToString());
+
+        var msg = Fails(p, new ReadOptions { Order = OrderPolicy.Reject });
+
+        ContainsAll(msg, "runs.csv", "data row 2502", "series 'A'", "--order sort");
+    }
+
+    [Fact]
     public void Read_DuplicateTimestamp_NamesSeriesTimestampAndRows()
     {
         var p = _dir.File("dupts.csv", "series_id,timestamp,x\nA,1,1\nB,5,1\nA,2,1\nB,5,2\n");

@@ -66,4 +66,36 @@ public sealed class ShardTests
         Assert.Equal(plan.WindowsPerWorker[0], plan.WindowsPerWorker[1]);
         Assert.Equal(1.0, plan.Imbalance, 6);
     }
+
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(8, 3)]
+    [InlineData(5, 7)]
+    [InlineData(1, 1)]
+    [InlineData(40, 2)]
+    public void FromSeries_MatchesFromWindowsOverTheTrainableIndex(int windowLength, int stride)
+    {
+        var rnd = new Random(3);
+        var series = new[]
+        {
+            Make("a", 60, splits: Enumerable.Range(0, 60).Select(_ => rnd.Next(6) == 0 ? RowSplit.Test : RowSplit.Train).ToArray()),
+            Make("short", 4),
+            Make("b", 33),
+            Make("c", 25, splits: Enumerable.Range(0, 25).Select(i => i < 12 ? RowSplit.Train : RowSplit.Test).ToArray()),
+            Make("d", 41, splits: new RowSplit[41]),
+        };
+
+        var fast = ShardData.FromSeries(series, windowLength, stride);
+        var slow = ShardData.FromWindows(series, windowLength, WindowIndex.Trainable(series, windowLength, stride));
+
+        Assert.Equal(slow.WindowCount, fast.WindowCount);
+        Assert.Equal(slow.Series.Select(s => s.Id), fast.Series.Select(s => s.Id));
+        for (int i = 0; i < slow.WindowCount; i++)
+        {
+            var (ss, sst) = slow.WindowAt(i);
+            var (fs, fst) = fast.WindowAt(i);
+            Assert.Same(ss, fs);
+            Assert.Equal(sst, fst);
+        }
+    }
 }
