@@ -41,10 +41,11 @@ internal static partial class Commands
         var detrend = new Option<string?>("--detrend") { Description = $"Causal detrending of the slow channels before the normaliser: none, diff or ma:W (subtract the mean of the previous W rows) (default {defaults.Detrend})." };
         var detrendChannels = new Option<string?>("--detrend-channels") { Description = $"Comma-separated channels --detrend applies to (default {string.Join(",", defaults.DetrendChannels)})." };
         var weighting = new Option<string?>("--channel-weighting") { Description = $"Per-channel error weighting before summing the score: none, fit-error or held-out-error (divide by the channel's mean error on those training rows) (default {Kebab(defaults.ChannelWeighting.ToString())})." };
+        var crossFit = new Option<int?>("--cross-fit-folds") { Description = $"Forward cross-fitting of the threshold: K folds of --validation-rows rows, each earlier fold scored by a model fitted on the rows before it; the threshold is fitted on all K folds' scores (default {defaults.CrossFitFolds}: the final model's held-out rows only)." };
         weighting.AcceptOnlyFromAmong("none", "fit-error", "held-out-error");
         scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
-        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting })
+        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit })
         {
             cmd.Options.Add(o);
         }
@@ -74,6 +75,7 @@ internal static partial class Commands
                 Detrend = p.GetValue(detrend) ?? o.Detrend,
                 DetrendChannels = p.GetValue(detrendChannels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.DetrendChannels,
                 ChannelWeighting = p.GetValue(weighting) is string wt ? Enum.Parse<SkabChannelWeighting>(wt.Replace("-", ""), ignoreCase: true) : o.ChannelWeighting,
+                CrossFitFolds = p.GetValue(crossFit) ?? o.CrossFitFolds,
                 Channels = p.GetValue(channels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.Channels,
             };
             o.Validate();
@@ -125,7 +127,7 @@ internal static partial class Commands
         {
             window = result.Options.WindowLength, hidden = result.Options.HiddenSize, latent = result.Options.LatentSize, epochs = result.Options.Epochs,
             workers = result.Options.Workers, channels = result.Options.Channels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
-            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, seed = result.Options.Seed,
+            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),
         validationError = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),

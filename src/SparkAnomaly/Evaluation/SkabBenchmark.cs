@@ -93,6 +93,14 @@ public sealed record SkabOptions
     /// <summary>Per-channel weighting of the reconstruction error before it is summed into the score (<see cref="SkabChannelWeighting"/>).</summary>
     public SkabChannelWeighting ChannelWeighting { get; init; } = SkabChannelWeighting.None;
 
+    /// <summary>
+    /// Forward (time-respecting) cross-fitting of the threshold: 1 (default) fits it on the <see cref="ValidationRows"/>
+    /// held-out scores of the final model only. K &gt; 1 adds K−1 earlier folds of <see cref="ValidationRows"/> rows each:
+    /// fold k (k = 1…K−1) is scored by a model fitted on the rows before it only (rows 0…fitRows−k·V−1), and the
+    /// threshold is fitted on all K·V out-of-fold scores pooled. The final model (rows 0…fitRows−1) is unchanged.
+    /// </summary>
+    public int CrossFitFolds { get; init; } = 1;
+
     /// <summary>Channels to use (null: all eight).</summary>
     public IReadOnlyList<string>? Channels { get; init; }
 
@@ -105,6 +113,10 @@ public sealed record SkabOptions
         if (ValidationRows < 0 || ValidationRows > SkabBenchmark.TrainRows - WindowLength - 1)
         {
             throw new SparkAnomalyException($"validation rows is {ValidationRows}; it must be between 0 and {SkabBenchmark.TrainRows - WindowLength - 1} so that at least two windows of {WindowLength} rows remain to train on.");
+        }
+        if (CrossFitFolds < 1 || (CrossFitFolds > 1 && (ValidationRows == 0 || SkabBenchmark.TrainRows - CrossFitFolds * ValidationRows < WindowLength + 1)))
+        {
+            throw new SparkAnomalyException($"cross-fit folds is {CrossFitFolds}; it must be 1, or more with validation rows > 0 and {CrossFitFolds} × {ValidationRows} held-out rows leaving at least {WindowLength + 1} rows for the first fold's fit.");
         }
         if (MaxFiles is < 1)
         {
@@ -204,7 +216,7 @@ public static class SkabBenchmark
             files = files.Take(max).ToList();
         }
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}"));
+            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}, cross-fit folds {options.CrossFitFolds}"));
         var spec = ThresholdSpec.Parse(options.Threshold);
         var config = options.Config;
         // Per channel: held-out minus in-sample mean contribution, summed over files. A training-parts-only
@@ -238,7 +250,17 @@ public static class SkabBenchmark
                 var scoredTrain = Scorer.Score(model, trainSet, out _)[0];
                 validationError = scoredTrain.Score.AsSpan(fitRows, options.ValidationRows).ToArray().Average();
                 weights = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, options.ValidationRows);
-                var heldOut = WeightedScore(scoredTrain.Contributions, set.Channels, weights).AsSpan(fitRows, options.ValidationRows);
+                var heldOut = WeightedScore(scoredTrain.Contributions, set.Channels, weights).AsSpan(fitRows, options.ValidationRows).ToArray();
+                // Forward cross-fitting: earlier folds, each scored by a model fitted on the rows before it only.
+                var extra = new List<double>();
+                for (int k = options.CrossFitFolds - 1; k >= 1; k--)
+                {
+                    int foldFit = fitRows - k * options.ValidationRows;
+                    var foldPart = Slice(file, 0, foldFit + options.ValidationRows, r => r < foldFit ? RowSplit.Train : RowSplit.Test);
+                    var foldSet = new SeriesSet(new[] { foldPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{foldFit + options.ValidationRows})");
+                    var foldScored = Scorer.Score(Detector.Train(foldSet, config).Model, foldSet, out _)[0];
+                    extra.AddRange(WeightedScore(foldScored.Contributions, set.Channels, weights).AsSpan(foldFit, options.ValidationRows).ToArray());
+                }
                 // Within-train false-alarm proxy: the same rule fitted on the first half of the held-out rows,
                 // checked on the second half. Later rows drift further from the fit, as the test part does.
                 int half = options.ValidationRows / 2;
@@ -246,7 +268,7 @@ public static class SkabBenchmark
                 {
                     var w = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, half);
                     var proxy = WeightedScore(scoredTrain.Contributions, set.Channels, w);
-                    double thr = Thresholds.Fit(proxy.AsSpan(fitRows, half), spec);
+                    double thr = Thresholds.Fit(extra.Concat(proxy.AsSpan(fitRows, half).ToArray()).ToArray(), spec);
                     lateExceedance = proxy.AsSpan(fitRows + half, options.ValidationRows - half).ToArray().Count(v => v > thr) / (double)(options.ValidationRows - half);
                 }
                 for (int c = 0; c < set.Channels; c++)
@@ -258,7 +280,7 @@ public static class SkabBenchmark
                     }
                     driftSum[c] += held / options.ValidationRows - fit / fitRows;
                 }
-                model = model.WithThreshold(new ThresholdInfo($"{options.Threshold} of {options.ValidationRows} held-out training rows", Thresholds.Fit(heldOut, spec), options.ValidationRows, options.ScoreRule.ToString()));
+                model = model.WithThreshold(new ThresholdInfo($"{options.Threshold} of {extra.Count + options.ValidationRows} held-out training rows{(options.CrossFitFolds > 1 ? $" ({options.CrossFitFolds} forward folds)" : "")}", Thresholds.Fit(extra.Concat(heldOut).ToArray(), spec), extra.Count + options.ValidationRows, options.ScoreRule.ToString()));
             }
             if (options.TrainingPartsOnly)
             {
@@ -288,6 +310,7 @@ public static class SkabBenchmark
         {
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"mean held-out validation error over {results.Count} files: {results.Average(r => r.ValidationError):F4}"));
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"within-train false-alarm proxy (late exceedance, mean over files): {results.Average(r => r.LateExceedance):P2}"));
+            progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"mean threshold over files: {results.Average(r => r.Threshold):F4} (cross-fit folds {options.CrossFitFolds})"));
             progress?.Invoke("held-out minus in-sample error per channel (mean over files): " + string.Join(", ", set.ChannelNames.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{n} {driftSum[c] / results.Count:F3}"))));
         }
         var report = Metrics.Evaluate(evaluations);

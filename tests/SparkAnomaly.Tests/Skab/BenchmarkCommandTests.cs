@@ -66,6 +66,31 @@ public sealed class BenchmarkCommandTests
         Assert.InRange(late, 0, 1);
     }
 
+    [Fact]
+    public void BenchmarkSkab_CrossFitFolds_RunsAndPoolsTheFoldScores()
+    {
+        // Quick settings (window 16): 3 folds of 100 rows leave 100 rows for the first fold's fit.
+        var (code, stdout, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--training-parts-only", "--json", "--quiet",
+            "--cross-fit-folds", "3");
+
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.InRange(root.GetProperty("lateExceedance").GetDouble(), 0, 1);
+    }
+
+    [Theory]
+    [InlineData("4", "100")]
+    [InlineData("0", "100")]
+    [InlineData("2", "0")]
+    public void BenchmarkSkab_BadCrossFitFolds_ExitsOneWithOneLine(string folds, string validationRows)
+    {
+        var (code, _, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--cross-fit-folds", folds, "--validation-rows", validationRows);
+
+        Assert.Equal(1, code);
+        Assert.Contains("cross-fit", stderr);
+        Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
+    }
+
     [Theory]
     [InlineData("--detrend", "ma:0")]
     [InlineData("--detrend-channels", "NoSuchChannel")]
