@@ -98,7 +98,7 @@ internal static partial class Commands
                 reportFile = dir.File("report.html");
                 HtmlReport.Save(reportFile, new ReportContent("SparkAnomaly on SKAB (point-wise, test parts)", r, result.Charts, new[]
                 {
-                    string.Create(CultureInfo.InvariantCulture, $"One model per file, fitted on rows 0–{SkabBenchmark.TrainRows - o.ValidationRows - 1}; threshold {o.Threshold} of the scores of rows {SkabBenchmark.TrainRows - o.ValidationRows}–{SkabBenchmark.TrainRows - 1}; window {o.WindowLength}, {o.Epochs} epochs, {o.Workers} workers, seed {o.Seed}; {result.Seconds:F0} s."),
+                    string.Create(CultureInfo.InvariantCulture, $"One model per file, fitted on rows 0–{SkabBenchmark.TrainRows - o.ValidationRows - 1}; threshold {o.Threshold} of the out-of-sample scores of rows {SkabBenchmark.TrainRows - o.CrossFitFolds * o.ValidationRows}–{SkabBenchmark.TrainRows - 1}{(o.CrossFitFolds > 1 ? $" ({o.CrossFitFolds} forward folds: each scored by a model fitted on the rows before it)" : "")}; window {o.WindowLength}, {o.Epochs} epochs, {o.Workers} workers, seed {o.Seed}; {result.Seconds:F0} s."),
                     "Rows 0–399 of each file (grey) are training; only the test rows are counted, as in SKAB's leaderboard.",
                 }, board));
                 File.WriteAllText(dir.File("results.json"), JsonSerializer.Serialize(BenchmarkJson(result, board, reportFile), new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

@@ -109,6 +109,7 @@ public sealed class BenchmarkCommandTests
 
         Assert.Equal(("diff", "meanstd:2.326", SparkAnomaly.Scoring.ScoreRule.LastStep, SkabChannelWeighting.None), (o.Detrend, o.Threshold, o.ScoreRule, o.ChannelWeighting));
         Assert.Equal(new[] { "Temperature", "Thermocouple" }, o.DetrendChannels);
+        Assert.Equal(3, o.CrossFitFolds);
     }
 
     [Fact]
