@@ -37,7 +37,13 @@ public static class ScoresReader
 {
     /// <summary>Reads the file; rows of a series keep their file order (the scorer writes them sorted).</summary>
     /// <exception cref="SparkAnomalyException">The file is missing, not Parquet, or lacks a required column.</exception>
-    public static ScoresData Read(string path)
+    public static ScoresData Read(string path) => ReadUntrusted(path, ReadAsync);
+
+    /// <summary>
+    /// Opens a scores file as untrusted input for any reader of it (this one, <see cref="ScoresSummary"/>):
+    /// a missing file or any parser failure becomes one <see cref="SparkAnomalyException"/> naming the file.
+    /// </summary>
+    internal static T ReadUntrusted<T>(string path, Func<string, Task<T>> read)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
@@ -47,17 +53,19 @@ public static class ScoresReader
         try
         {
             // The thread pool avoids a sync-context deadlock when a caller blocks on the async reader.
-            return Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
+            return Task.Run(() => read(path)).GetAwaiter().GetResult();
         }
         catch (SparkAnomalyException)
         {
             throw;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or ParquetException or InvalidOperationException or NotSupportedException or ArgumentException or IndexOutOfRangeException or OverflowException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ParquetException or InvalidOperationException or NotSupportedException
+            or ArgumentException or IndexOutOfRangeException or OverflowException or FormatException or System.Text.Json.JsonException)
         {
             throw new SparkAnomalyException($"scores file '{path}' is not a readable scores Parquet file ({e.GetType().Name}: {Flat(e.Message)}). Pass a scores.parquet written by 'sparkanomaly score'.", e);
         }
     }
+
 
     private static string Flat(string s) => s.ReplaceLineEndings(" ");
 

@@ -55,26 +55,8 @@ public sealed record ScoresSummary(
     IReadOnlyList<SeriesScoreSummary> Series)
 {
     /// <summary>Reads and summarises <paramref name="path"/>; throws <see cref="SparkAnomalyException"/> if it is not a scores file.</summary>
-    public static ScoresSummary Read(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
-        {
-            throw new SparkAnomalyException($"scores file '{path}' does not exist. Pass the scores.parquet written by 'sparkanomaly score' or 'demo'.");
-        }
-        try
-        {
-            return Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
-        }
-        catch (SparkAnomalyException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException or JsonException)
-        {
-            throw new SparkAnomalyException($"scores file '{path}' could not be read ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a scores.parquet written by sparkanomaly.", e);
-        }
-    }
+    public static ScoresSummary Read(string path) => ScoresReader.ReadUntrusted(path, ReadAsync);
+
 
     private sealed class Acc
     {
