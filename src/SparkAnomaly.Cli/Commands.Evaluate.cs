@@ -16,6 +16,7 @@ internal static partial class Commands
         var labelsPath = new Option<string?>("--labels") { Description = "CSV or Parquet with series_id,timestamp,label; joined on (series_id, timestamp) and replaces the file's labels." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Alarm post-processing before evaluation: drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Alarm post-processing before evaluation: merge alarm runs separated by at most this many steps (default 0)." };
+        var persistence = new Option<int?>("--persistence") { Description = "Alarm post-processing before evaluation: a step alarms only after this many consecutive flagged steps, itself included (causal; default 1)." };
         var reportPath = new Option<string?>("--report") { Description = "Also write a self-contained HTML report (charts per series, ROC/PR, metrics) to this file." };
         var cmd = new Command("evaluate", "Evaluate a scores file against labels: point-wise P/R/F1/FAR/MAR (primary), point-adjusted F1, event-wise F1, ROC-AUC, PR-AUC, time to detect. Only labelled rows count, and only test rows when a split column exists. Example: sparkanomaly evaluate --scores scored/scores.parquet --report report.html");
         cmd.Options.Add(scoresPath);
@@ -23,6 +24,7 @@ internal static partial class Commands
         cmd.Options.Add(reportPath);
         cmd.Options.Add(minDuration);
         cmd.Options.Add(mergeGap);
+        cmd.Options.Add(persistence);
         cmd.Options.Add(common.Json);
         cmd.Options.Add(common.Quiet);
         cmd.SetAction(p =>
@@ -33,7 +35,7 @@ internal static partial class Commands
             {
                 data = ScoresEvaluation.WithLabels(data, labels);
             }
-            var filter = new AlarmFilter(p.GetValue(minDuration) ?? 1, p.GetValue(mergeGap) ?? 0);
+            var filter = new AlarmFilter(p.GetValue(minDuration) ?? 1, p.GetValue(mergeGap) ?? 0, p.GetValue(persistence) ?? 1);
             filter.Validate();
             if (filter != AlarmFilter.None)
             {

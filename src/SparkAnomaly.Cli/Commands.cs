@@ -105,16 +105,18 @@ internal static partial class Commands
     {
         public readonly Option<int> MinDuration = new("--min-duration") { Description = "Drop alarm runs shorter than N steps (default 1: keep all).", DefaultValueFactory = _ => 1 };
         public readonly Option<int> MergeGap = new("--merge-gap") { Description = "Join alarm runs separated by at most G normal steps (default 0).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> Persistence = new("--persistence") { Description = "A step alarms only after P consecutive steps above the threshold, itself included (causal; applied before merging; default 1: every exceedance).", DefaultValueFactory = _ => 1 };
 
         public void AddTo(Command c)
         {
             c.Options.Add(MinDuration);
             c.Options.Add(MergeGap);
+            c.Options.Add(Persistence);
         }
 
         public AlarmFilter? Filter(ParseResult p)
         {
-            var f = new AlarmFilter(p.GetValue(MinDuration), p.GetValue(MergeGap));
+            var f = new AlarmFilter(p.GetValue(MinDuration), p.GetValue(MergeGap), p.GetValue(Persistence));
             f.Validate();
             return f == AlarmFilter.None ? null : f;
         }

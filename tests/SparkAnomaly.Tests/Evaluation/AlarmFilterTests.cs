@@ -26,6 +26,39 @@ public sealed class AlarmFilterTests
         Assert.Equal(Bits(expected), AlarmFilter.MergeGaps(Bits(alarms), maxGap));
     }
 
+    [Theory]
+    [InlineData("0111011110", 1, "0111011110")]
+    [InlineData("0111011110", 3, "0001000110")] // a step alarms once it and the two before it exceeded
+    [InlineData("0111011110", 5, "0000000000")]
+    [InlineData("1110", 3, "0010")] // the first steps have no history, so they never alarm
+    [InlineData("", 2, "")]
+    public void Persist_StepNeedsConsecutiveExceedances_CountingItself(string alarms, int persistence, string expected)
+    {
+        Assert.Equal(Bits(expected), AlarmFilter.Persist(Bits(alarms), persistence));
+    }
+
+    [Fact]
+    public void Apply_Persistence_GoesBeforeMergingAndTheDurationFilter()
+    {
+        // Persistence 2 leaves steps 1, 4, 5 and 10; merging fills the two-step gap 2..3 (run 1..5) but not the
+        // four-step gap 6..9; MinDuration 2 then drops the lone step 10.
+        var exceed = Bits("110111000110");
+
+        Assert.Equal(Bits("010011000010"), AlarmFilter.Persist(exceed, 2));
+        Assert.Equal(Bits("011111000000"), new AlarmFilter(MinDuration: 2, MergeGap: 2, Persistence: 2).Apply(exceed));
+    }
+
+    [Fact]
+    public void Apply_Persistence_IsCausal()
+    {
+        // A step's alarm depends only on the steps up to it: cutting off the future changes no earlier step.
+        var filter = new AlarmFilter(Persistence: 3);
+        var full = filter.Apply(Bits("0111101111100"));
+
+        Assert.Equal(Bits("0001100011100"), full);
+        Assert.Equal(full.Take(8).ToArray(), filter.Apply(Bits("01111011")));
+    }
+
     [Fact]
     public void Apply_FlappingAlarm_IsMergedBeforeTheDurationFilter()
     {
@@ -51,6 +84,14 @@ public sealed class AlarmFilterTests
         var ex = Assert.Throws<SparkAnomalyException>(() => new AlarmFilter(minDuration, mergeGap).Apply(Bits("01")));
 
         Assert.Contains(fragment, ex.Message);
+    }
+
+    [Fact]
+    public void Apply_PersistenceBelowOne_ThrowsSparkAnomalyException()
+    {
+        var ex = Assert.Throws<SparkAnomalyException>(() => new AlarmFilter(Persistence: 0).Apply(Bits("01")));
+
+        Assert.Contains("persistence 0", ex.Message);
     }
 
     private static bool[] Bits(string s) => s.Select(c => c == '1').ToArray();

@@ -49,13 +49,15 @@ public sealed class ThresholdScopeTests
         }
     }
 
-    [Fact]
-    public void ScoreCommand_BadMinDuration_ExitCode1BeforeAnyOutput()
+    [Theory]
+    [InlineData("--min-duration", "minimum duration")]
+    [InlineData("--persistence", "persistence 0")]
+    public void ScoreCommand_BadAlarmFilter_ExitCode1BeforeAnyOutput(string option, string fragment)
     {
         using var dir = new TempDir();
-        var (code, _, stderr) = CliTests.Run("score", "--model", "m.parquet", "--data", "d.csv", "--out", dir.File("o"), "--min-duration", "0");
+        var (code, _, stderr) = CliTests.Run("score", "--model", "m.parquet", "--data", "d.csv", "--out", dir.File("o"), option, "0");
         Assert.Equal(1, code);
-        Assert.Contains("minimum duration", stderr);
+        Assert.Contains(fragment, stderr);
         Assert.False(Directory.Exists(dir.File("o")));
     }
 }

@@ -77,13 +77,13 @@ public sealed class EvaluateCommandTests
     {
         using var dir = new TempDir();
         string file = ScoresFixture.Write(dir.File("scores.parquet"));
-        var filter = new AlarmFilter(MinDuration: 3, MergeGap: 2);
+        var filter = new AlarmFilter(MinDuration: 3, MergeGap: 2, Persistence: 2);
         var (_, scored) = ScoresFixture.Build();
         var expected = Metrics.Evaluate(scored.Where(s => s.Series.Labels is not null).Select(s => new EvaluationSeries(
             s.Score, filter.Apply(s.IsAnomaly), s.Series.Labels!.Select(l => l == 1).ToArray(),
             s.Series.Splits!.Select(sp => sp == RowSplit.Test).ToArray())).ToList());
 
-        var (code, stdout, stderr) = CliTests.Run("evaluate", "--scores", file, "--min-duration", "3", "--merge-gap", "2", "--json");
+        var (code, stdout, stderr) = CliTests.Run("evaluate", "--scores", file, "--min-duration", "3", "--merge-gap", "2", "--persistence", "2", "--json");
 
         Assert.True(code == 0, stderr);
         var pw = JsonDocument.Parse(stdout).RootElement.GetProperty("pointWise");
