@@ -32,6 +32,8 @@ internal static partial class Commands
         var scoreRule = new Option<string?>("--score-rule") { Description = "last-step (default, causal), covering-mean or reconstruction-probability (An & Cho 2015, covering-mean over windows)." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Merge alarm runs separated by at most this many steps (default 0)." };
+        var persistence = new Option<int?>("--persistence") { Description = $"A row alarms only after this many consecutive rows above the threshold, itself included (causal; default {defaults.Filter.Persistence})." };
+        var finalFit = new Option<string?>("--final-fit") { Description = $"Rows the model that scores the test part is fitted on: fit-rows (the rows before the held-out ones, the model that made the threshold's last scores) or all-training-rows (refitted on all 400 after the threshold is set) (default {Kebab(defaults.FinalFit.ToString())})." };
         var seed = new Option<long?>("--seed", "-s") { Description = $"Seed (default {defaults.Seed})." };
         var learningRate = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {defaults.LearningRate})." };
         var klWeight = new Option<double?>("--kl-weight") { Description = $"KL weight β (default {defaults.KlWeight})." };
@@ -44,8 +46,9 @@ internal static partial class Commands
         var crossFit = new Option<int?>("--cross-fit-folds") { Description = $"Forward cross-fitting of the threshold: K folds of --validation-rows rows, each earlier fold scored by a model fitted on the rows before it; the threshold is fitted on all K folds' scores (default {defaults.CrossFitFolds}: the final model's held-out rows only)." };
         weighting.AcceptOnlyFromAmong("none", "fit-error", "held-out-error");
         scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
+        finalFit.AcceptOnlyFromAmong("fit-rows", "all-training-rows");
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
-        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit })
+        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit, persistence, finalFit })
         {
             cmd.Options.Add(o);
         }
@@ -66,7 +69,7 @@ internal static partial class Commands
                 Threshold = p.GetValue(threshold) ?? o.Threshold,
                 ValidationRows = p.GetValue(validation) ?? o.ValidationRows,
                 ScoreRule = p.GetValue(scoreRule) is string sr ? Enum.Parse<ScoreRule>(sr.Replace("-", ""), ignoreCase: true) : o.ScoreRule,
-                Filter = new AlarmFilter(p.GetValue(minDuration) ?? 1, p.GetValue(mergeGap) ?? 0),
+                Filter = new AlarmFilter(p.GetValue(minDuration) ?? o.Filter.MinDuration, p.GetValue(mergeGap) ?? o.Filter.MergeGap, p.GetValue(persistence) ?? o.Filter.Persistence),
                 Seed = p.GetValue(seed) ?? o.Seed,
                 MaxFiles = p.GetValue(maxFiles) ?? o.MaxFiles,
                 LearningRate = p.GetValue(learningRate) ?? o.LearningRate,
@@ -76,6 +79,7 @@ internal static partial class Commands
                 DetrendChannels = p.GetValue(detrendChannels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.DetrendChannels,
                 ChannelWeighting = p.GetValue(weighting) is string wt ? Enum.Parse<SkabChannelWeighting>(wt.Replace("-", ""), ignoreCase: true) : o.ChannelWeighting,
                 CrossFitFolds = p.GetValue(crossFit) ?? o.CrossFitFolds,
+                FinalFit = p.GetValue(finalFit) is string ff ? Enum.Parse<SkabFinalFit>(ff.Replace("-", ""), ignoreCase: true) : o.FinalFit,
                 Channels = p.GetValue(channels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.Channels,
             };
             o.Validate();
@@ -86,8 +90,10 @@ internal static partial class Commands
             {
                 double mean = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
                 double late = result.Files.Select(f => f.LateExceedance).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-                return ui.Result(new { benchmark = "SKAB", trainingPartsOnly = true, files = result.Files.Count, seconds = result.Seconds, validationError = mean, lateExceedance = late, perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, lateExceedance = f.LateExceedance, finalLoss = f.FinalLoss }) },
-                    string.Create(CultureInfo.InvariantCulture, $"training parts only: mean held-out validation error {mean:F4}, within-train false-alarm proxy {late:P2} over {result.Files.Count} files ({result.Seconds:F0} s); no test row was used"));
+                double pseudoFa = result.Files.Select(f => f.PseudoTestFalseAlarm).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+                double pseudoDet = result.Files.Select(f => f.PseudoTestDetection).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+                return ui.Result(new { benchmark = "SKAB", trainingPartsOnly = true, files = result.Files.Count, seconds = result.Seconds, validationError = mean, lateExceedance = late, pseudoTestFalseAlarm = pseudoFa, pseudoTestDetection = pseudoDet, perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, lateExceedance = f.LateExceedance, pseudoTestFalseAlarm = f.PseudoTestFalseAlarm, pseudoTestDetection = f.PseudoTestDetection, finalLoss = f.FinalLoss }) },
+                    string.Create(CultureInfo.InvariantCulture, $"training parts only: mean held-out validation error {mean:F4}, within-train false-alarm proxy {late:P2}, pseudo-test false alarms {pseudoFa:P2} and injected shifts detected {pseudoDet:P2} over {result.Files.Count} files ({result.Seconds:F0} s); no test row was used"));
             }
             var r = result.Report;
             var ours = new ComparisonRow($"SparkAnomaly LSTM-VAE (ours, {(o.MaxFiles is int m ? $"{Math.Min(m, result.Files.Count)} files" : "34 files")})", r.F1, r.Far, r.Mar, Highlight: true);
@@ -127,7 +133,7 @@ internal static partial class Commands
         {
             window = result.Options.WindowLength, hidden = result.Options.HiddenSize, latent = result.Options.LatentSize, epochs = result.Options.Epochs,
             workers = result.Options.Workers, channels = result.Options.Channels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
-            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, seed = result.Options.Seed,
+            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, finalFit = Kebab(result.Options.FinalFit.ToString()), minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, persistence = result.Options.Filter.Persistence, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),
         validationError = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),

@@ -43,12 +43,15 @@ public sealed record SkabOptions
     public int ValidationRows { get; init; } = 100;
 
     /// <summary>
-    /// Threshold rule on the (validation) training-period scores of each file. meanstd:2.326 is the 99 % quantile
-    /// under a normal model, the same nominal 1 % false-alarm rate as percentile:99, but estimated from the mean
-    /// and spread rather than from the top one or two of 100 autocorrelated scores; it had the lower within-train
-    /// false-alarm proxy (docs/skab.md). No test row took part in the choice.
+    /// Threshold rule on the out-of-sample training-period scores of each file. Mean + kσ rather than a percentile:
+    /// estimated from the mean and spread rather than from the top few of 100–300 autocorrelated scores. k = 1.645
+    /// goes with <see cref="SkabFinalFit.AllTrainingRows"/>: the threshold's scores come from models fitted on fewer
+    /// rows than the final one, which scores normal rows lower, so the nominal rate of k no longer holds and k is a
+    /// calibration constant; of k ∈ {1.645, 2, 2.326} it is the one whose pseudo-test proxy detects at least as many
+    /// injected shifts as the previous defaults (k = 2.326 on a model fitted on rows 0–299) with half the false
+    /// alarms (docs/skab.md). No test row took part in the choice.
     /// </summary>
-    public string Threshold { get; init; } = "meanstd:2.326";
+    public string Threshold { get; init; } = "meanstd:1.645";
 
     /// <summary>
     /// Last-step (causal, less autocorrelated than covering-mean); chosen by the within-train false-alarm proxy
@@ -103,6 +106,12 @@ public sealed record SkabOptions
     /// within-train false-alarm proxy of 1, 2 and 3 (docs/skab.md); 4 leaves no rows for the first fold. No test row
     /// took part in the choice.</remarks>
     public int CrossFitFolds { get; init; } = 3;
+
+    /// <summary>
+    /// Which rows the model that scores the test part is fitted on; the threshold's scores are the same either way.
+    /// Default: all 400 training rows (chosen by the pseudo-test proxy with the threshold above, docs/skab.md).
+    /// </summary>
+    public SkabFinalFit FinalFit { get; init; } = SkabFinalFit.AllTrainingRows;
 
     /// <summary>Channels to use (null: all eight).</summary>
     public IReadOnlyList<string>? Channels { get; init; }
@@ -166,7 +175,24 @@ public enum SkabChannelWeighting
 /// score ranks rows regardless of the threshold, a diagnostic only.</param>
 /// <param name="LateExceedance">Within-train false-alarm proxy: the rule is re-fitted on the first half of the held-out rows
 /// (weights and threshold) and this is the fraction of the second half above it. Uses training rows only; NaN without validation rows.</param>
-public sealed record SkabFileResult(string SeriesId, ConfusionCounts Counts, double Threshold, double Seconds, double FinalLoss, double ValidationError, double RocAuc = double.NaN, double LateExceedance = double.NaN);
+public sealed record SkabFileResult(string SeriesId, ConfusionCounts Counts, double Threshold, double Seconds, double FinalLoss, double ValidationError, double RocAuc = double.NaN, double LateExceedance = double.NaN)
+{
+    /// <summary>Pseudo-test proxy, training parts only: fraction of the last training rows flagged when the procedure runs on the rows before them.</summary>
+    public double PseudoTestFalseAlarm { get; init; } = double.NaN;
+
+    /// <summary>Pseudo-test proxy, training parts only: fraction of those rows flagged after an injected level shift (mean over channels).</summary>
+    public double PseudoTestDetection { get; init; } = double.NaN;
+}
+
+/// <summary>Which training rows the model that scores the test part is fitted on.</summary>
+public enum SkabFinalFit
+{
+    /// <summary>The rows before the held-out rows (0–299 by default): the same model whose held-out scores set the threshold.</summary>
+    FitRows,
+
+    /// <summary>All 400 training rows, refitted after the threshold is set from out-of-sample scores of earlier models.</summary>
+    AllTrainingRows,
+}
 
 /// <summary>A finished SKAB run.</summary>
 public sealed record SkabResult(
@@ -219,9 +245,8 @@ public static class SkabBenchmark
             files = files.Take(max).ToList();
         }
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}, cross-fit folds {options.CrossFitFolds}"));
+            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}, cross-fit folds {options.CrossFitFolds}, final fit on {(options.FinalFit == SkabFinalFit.AllTrainingRows ? "all training rows" : "the rows before the held-out ones")}, persistence {options.Filter.Persistence}"));
         var spec = ThresholdSpec.Parse(options.Threshold);
-        var config = options.Config;
         // Per channel: held-out minus in-sample mean contribution, summed over files. A training-parts-only
         // diagnostic of which channels drift between the fitted rows and later rows.
         var driftSum = new double[set.Channels];
@@ -239,57 +264,27 @@ public static class SkabBenchmark
                 throw new SparkAnomalyException($"series '{file.Id}' in '{tidy}' does not have {TrainRows} train rows followed by test rows (found {trainRows} leading train rows). Pass the tidy.csv made by SKAB's convert.py.");
             }
 
-            // The model only ever sees the training part: truncating the series (rather than masking) keeps
-            // test rows out of the normaliser, the windows and the threshold's scores alike.
-            var fitRows = trainRows - options.ValidationRows;
-            var trainPart = Slice(file, 0, trainRows, r => r < fitRows ? RowSplit.Train : RowSplit.Test);
-            var trainSet = new SeriesSet(new[] { trainPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})");
-            var run = Detector.Train(trainSet, config);
-            var model = run.Model;
-            double validationError = double.NaN, lateExceedance = double.NaN;
-            var weights = Enumerable.Repeat(1.0, set.Channels).ToArray();
-            if (options.ValidationRows > 0)
+            var fit = FitFile(file, trainRows, set, tidy, options, spec);
+            var model = fit.Model;
+            var weights = fit.Weights;
+            double validationError = fit.ValidationError, lateExceedance = fit.LateExceedance;
+            if (fit.Drift is { } drift)
             {
-                var scoredTrain = Scorer.Score(model, trainSet, out _)[0];
-                validationError = scoredTrain.Score.AsSpan(fitRows, options.ValidationRows).ToArray().Average();
-                weights = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, options.ValidationRows);
-                var heldOut = WeightedScore(scoredTrain.Contributions, set.Channels, weights).AsSpan(fitRows, options.ValidationRows).ToArray();
-                // Forward cross-fitting: earlier folds, each scored by a model fitted on the rows before it only.
-                var extra = new List<double>();
-                for (int k = options.CrossFitFolds - 1; k >= 1; k--)
-                {
-                    int foldFit = fitRows - k * options.ValidationRows;
-                    var foldPart = Slice(file, 0, foldFit + options.ValidationRows, r => r < foldFit ? RowSplit.Train : RowSplit.Test);
-                    var foldSet = new SeriesSet(new[] { foldPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{foldFit + options.ValidationRows})");
-                    var foldScored = Scorer.Score(Detector.Train(foldSet, config).Model, foldSet, out _)[0];
-                    extra.AddRange(WeightedScore(foldScored.Contributions, set.Channels, weights).AsSpan(foldFit, options.ValidationRows).ToArray());
-                }
-                // Within-train false-alarm proxy: the same rule fitted on the first half of the held-out rows,
-                // checked on the second half. Later rows drift further from the fit, as the test part does.
-                int half = options.ValidationRows / 2;
-                if (half >= 1)
-                {
-                    var w = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, half);
-                    var proxy = WeightedScore(scoredTrain.Contributions, set.Channels, w);
-                    double thr = Thresholds.Fit(extra.Concat(proxy.AsSpan(fitRows, half).ToArray()).ToArray(), spec);
-                    lateExceedance = proxy.AsSpan(fitRows + half, options.ValidationRows - half).ToArray().Count(v => v > thr) / (double)(options.ValidationRows - half);
-                }
                 for (int c = 0; c < set.Channels; c++)
                 {
-                    double fit = 0, held = 0;
-                    for (int r = 0; r < trainRows; r++)
-                    {
-                        if (r < fitRows) { fit += scoredTrain.Contributions[r * set.Channels + c]; } else { held += scoredTrain.Contributions[r * set.Channels + c]; }
-                    }
-                    driftSum[c] += held / options.ValidationRows - fit / fitRows;
+                    driftSum[c] += drift[c];
                 }
-                model = model.WithThreshold(new ThresholdInfo($"{options.Threshold} of {extra.Count + options.ValidationRows} held-out training rows{(options.CrossFitFolds > 1 ? $" ({options.CrossFitFolds} forward folds)" : "")}", Thresholds.Fit(extra.Concat(heldOut).ToArray(), spec), extra.Count + options.ValidationRows, options.ScoreRule.ToString()));
             }
             if (options.TrainingPartsOnly)
             {
-                results.Add(new SkabFileResult(file.Id, ConfusionCounts.Zero, model.Threshold.Value, fileClock.Elapsed.TotalSeconds, model.Provenance.FinalLoss, validationError, LateExceedance: lateExceedance));
+                var (falseAlarm, detection) = PseudoTest(file, trainRows, set, tidy, options, spec);
+                results.Add(new SkabFileResult(file.Id, ConfusionCounts.Zero, model.Threshold.Value, fileClock.Elapsed.TotalSeconds, model.Provenance.FinalLoss, validationError, LateExceedance: lateExceedance)
+                {
+                    PseudoTestFalseAlarm = falseAlarm,
+                    PseudoTestDetection = detection,
+                });
                 progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                    $"{results.Count}/{files.Count} {file.Id}: held-out validation error {validationError:F3}, late exceedance {lateExceedance:P1} (training loss {model.Provenance.FinalLoss:F2}, {fileClock.Elapsed.TotalSeconds:F1} s)"));
+                    $"{results.Count}/{files.Count} {file.Id}: held-out validation error {validationError:F3}, late exceedance {lateExceedance:P1}, pseudo-test false alarms {falseAlarm:P1}, injected shifts detected {detection:P1} (training loss {model.Provenance.FinalLoss:F2}, {fileClock.Elapsed.TotalSeconds:F1} s)"));
                 continue;
             }
 
@@ -314,10 +309,145 @@ public static class SkabBenchmark
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"mean held-out validation error over {results.Count} files: {results.Average(r => r.ValidationError):F4}"));
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"within-train false-alarm proxy (late exceedance, mean over files): {results.Average(r => r.LateExceedance):P2}"));
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"mean threshold over files: {results.Average(r => r.Threshold):F4} (cross-fit folds {options.CrossFitFolds})"));
+            if (results.Any(r => double.IsFinite(r.PseudoTestFalseAlarm)))
+            {
+                progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"pseudo-test proxy (procedure on rows 0–{TrainRows - PseudoTestRows - 1}, rows {TrainRows - PseudoTestRows}–{TrainRows - 1} as the test; mean over files): false alarms {results.Where(r => double.IsFinite(r.PseudoTestFalseAlarm)).Average(r => r.PseudoTestFalseAlarm):P2}, injected {InjectedShift:G} σ shifts detected {results.Where(r => double.IsFinite(r.PseudoTestDetection)).Average(r => r.PseudoTestDetection):P2}"));
+            }
             progress?.Invoke("held-out minus in-sample error per channel (mean over files): " + string.Join(", ", set.ChannelNames.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{n} {driftSum[c] / results.Count:F3}"))));
         }
         var report = Metrics.Evaluate(evaluations);
         return new SkabResult(report, results, ReadLeaderboard(Path.Combine(options.DataDirectory, "SOURCE.md")), charts, clock.Elapsed.TotalSeconds, options);
+    }
+
+    /// <summary>Rows at the end of the training part that the pseudo-test proxy treats as a test part.</summary>
+    public const int PseudoTestRows = 50;
+
+    /// <summary>Size of the pseudo-test proxy's injected level shifts, in standard deviations of the channel's training rows.</summary>
+    public const double InjectedShift = 2.0;
+
+    /// <summary>What fitting one file's training part gives.</summary>
+    /// <param name="Model">The model that scores later rows, with the file's threshold.</param>
+    /// <param name="Weights">Per-channel score weights (1 without channel weighting).</param>
+    /// <param name="ValidationError">Mean score of the held-out rows by the model fitted before them.</param>
+    /// <param name="LateExceedance">The within-train false-alarm proxy (NaN when it cannot be computed).</param>
+    /// <param name="Drift">Per channel, held-out minus in-sample mean contribution; null without validation rows.</param>
+    private sealed record FileFit(TrainedModel Model, double[] Weights, double ValidationError, double LateExceedance, double[]? Drift);
+
+    /// <summary>
+    /// The per-file procedure on the file's first <paramref name="trainRows"/> rows only: a model fitted on all but the last
+    /// <see cref="SkabOptions.ValidationRows"/>, the threshold fitted on out-of-sample scores (those rows, plus the
+    /// earlier forward folds), and with <see cref="SkabFinalFit.AllTrainingRows"/> a final refit on every training row.
+    /// </summary>
+    private static FileFit FitFile(Series file, int trainRows, SeriesSet set, string tidy, SkabOptions options, ThresholdSpec spec)
+    {
+        var config = options.Config;
+        // The model only ever sees the training part: truncating the series (rather than masking) keeps
+        // later rows out of the normaliser, the windows and the threshold's scores alike.
+        var fitRows = trainRows - options.ValidationRows;
+        var trainPart = Slice(file, 0, trainRows, r => r < fitRows ? RowSplit.Train : RowSplit.Test);
+        var trainSet = new SeriesSet(new[] { trainPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})");
+        var model = Detector.Train(trainSet, config).Model;
+        var weights = Enumerable.Repeat(1.0, set.Channels).ToArray();
+        if (options.ValidationRows == 0)
+        {
+            return new FileFit(model, weights, double.NaN, double.NaN, null);
+        }
+        var scoredTrain = Scorer.Score(model, trainSet, out _)[0];
+        double validationError = scoredTrain.Score.AsSpan(fitRows, options.ValidationRows).ToArray().Average();
+        weights = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, options.ValidationRows);
+        var heldOut = WeightedScore(scoredTrain.Contributions, set.Channels, weights).AsSpan(fitRows, options.ValidationRows).ToArray();
+        // Forward cross-fitting: earlier folds, each scored by a model fitted on the rows before it only.
+        var extra = new List<double>();
+        for (int k = options.CrossFitFolds - 1; k >= 1; k--)
+        {
+            int foldFit = fitRows - k * options.ValidationRows;
+            var foldPart = Slice(file, 0, foldFit + options.ValidationRows, r => r < foldFit ? RowSplit.Train : RowSplit.Test);
+            var foldSet = new SeriesSet(new[] { foldPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{foldFit + options.ValidationRows})");
+            var foldScored = Scorer.Score(Detector.Train(foldSet, config).Model, foldSet, out _)[0];
+            extra.AddRange(WeightedScore(foldScored.Contributions, set.Channels, weights).AsSpan(foldFit, options.ValidationRows).ToArray());
+        }
+        // Within-train false-alarm proxy: the same rule fitted on the first half of the held-out rows,
+        // checked on the second half. Later rows drift further from the fit, as the test part does.
+        double lateExceedance = double.NaN;
+        int half = options.ValidationRows / 2;
+        if (half >= 1)
+        {
+            var w = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, half);
+            var proxy = WeightedScore(scoredTrain.Contributions, set.Channels, w);
+            double thr = Thresholds.Fit(extra.Concat(proxy.AsSpan(fitRows, half).ToArray()).ToArray(), spec);
+            lateExceedance = proxy.AsSpan(fitRows + half, options.ValidationRows - half).ToArray().Count(v => v > thr) / (double)(options.ValidationRows - half);
+        }
+        var drift = new double[set.Channels];
+        for (int c = 0; c < set.Channels; c++)
+        {
+            double fit = 0, held = 0;
+            for (int r = 0; r < trainRows; r++)
+            {
+                if (r < fitRows) { fit += scoredTrain.Contributions[r * set.Channels + c]; } else { held += scoredTrain.Contributions[r * set.Channels + c]; }
+            }
+            drift[c] = held / options.ValidationRows - fit / fitRows;
+        }
+        var threshold = new ThresholdInfo($"{options.Threshold} of {extra.Count + options.ValidationRows} held-out training rows{(options.CrossFitFolds > 1 ? $" ({options.CrossFitFolds} forward folds)" : "")}", Thresholds.Fit(extra.Concat(heldOut).ToArray(), spec), extra.Count + options.ValidationRows, options.ScoreRule.ToString());
+        if (options.FinalFit == SkabFinalFit.AllTrainingRows)
+        {
+            // The threshold's scores all come from models fitted before the rows they score; the model that meets
+            // the test part is refitted on every training row, so it has seen the rows nearest to that part.
+            var allPart = Slice(file, 0, trainRows, _ => RowSplit.Train);
+            model = Detector.Train(new SeriesSet(new[] { allPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})"), config).Model;
+        }
+        return new FileFit(model.WithThreshold(threshold), weights, validationError, lateExceedance, drift);
+    }
+
+    /// <summary>
+    /// The pseudo-test proxy (training rows only): the whole per-file procedure runs on rows
+    /// [0, trainRows − <see cref="PseudoTestRows"/>), and the last <see cref="PseudoTestRows"/> training rows play the
+    /// test part. Returns the fraction of them flagged (false alarms, as nearly all training rows are normal), and the
+    /// fraction flagged when a level shift of <see cref="InjectedShift"/> standard deviations is added to one channel
+    /// over those rows (mean over channels: a label-free stand-in for detection power; surrogate metrics of this kind
+    /// follow Goswami et al., ICLR 2023). NaN when the options leave too few rows.
+    /// </summary>
+    private static (double FalseAlarm, double Detection) PseudoTest(Series file, int trainRows, SeriesSet set, string tidy, SkabOptions options, ThresholdSpec spec)
+    {
+        int pseudoTrain = trainRows - PseudoTestRows;
+        if (options.ValidationRows == 0 || pseudoTrain - options.CrossFitFolds * options.ValidationRows < options.WindowLength + 1)
+        {
+            return (double.NaN, double.NaN);
+        }
+        var fit = FitFile(file, pseudoTrain, set, tidy, options, spec);
+        var part = Slice(file, 0, trainRows, r => r < pseudoTrain ? RowSplit.Train : RowSplit.Test);
+        double Flagged(Series s)
+        {
+            var scored = Scorer.Score(fit.Model, new SeriesSet(new[] { s }, set.ChannelNames, set.TimestampKind, tidy), out _)[0];
+            var weighted = WeightedScore(scored.Contributions, set.Channels, fit.Weights);
+            var alarms = options.Filter.Apply(weighted.Select(v => v > fit.Model.Threshold.Value).ToArray());
+            return alarms.AsSpan(pseudoTrain, PseudoTestRows).Count(true) / (double)PseudoTestRows;
+        }
+        double falseAlarm = Flagged(part);
+        double detected = 0;
+        int channels = set.Channels;
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = 0, sq = 0;
+            for (int r = 0; r < pseudoTrain; r++)
+            {
+                mean += part.Values[r * channels + c];
+            }
+            mean /= pseudoTrain;
+            for (int r = 0; r < pseudoTrain; r++)
+            {
+                double d = part.Values[r * channels + c] - mean;
+                sq += d * d;
+            }
+            float shift = (float)(InjectedShift * Math.Sqrt(sq / pseudoTrain));
+            var values = part.Values.ToArray();
+            for (int r = pseudoTrain; r < trainRows; r++)
+            {
+                values[r * channels + c] += shift;
+            }
+            detected += Flagged(new Series(part.Id, part.Timestamps, values, channels, part.Labels, part.Splits));
+        }
+        return (falseAlarm, detected / channels);
     }
 
     /// <summary>

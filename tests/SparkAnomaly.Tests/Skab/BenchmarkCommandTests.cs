@@ -64,6 +64,29 @@ public sealed class BenchmarkCommandTests
         var root = JsonDocument.Parse(stdout).RootElement;
         double late = root.GetProperty("lateExceedance").GetDouble();
         Assert.InRange(late, 0, 1);
+        // The pseudo-test proxy: fractions of rows 350–399 flagged, clean and with injected level shifts.
+        double falseAlarms = root.GetProperty("pseudoTestFalseAlarm").GetDouble();
+        double detected = root.GetProperty("pseudoTestDetection").GetDouble();
+        Assert.InRange(falseAlarms, 0, 1);
+        Assert.InRange(detected, 0, 1);
+    }
+
+    [Fact]
+    public void BenchmarkSkab_FinalFit_ChangesTheScoringModelButNotTheThreshold()
+    {
+        string[] Args(string finalFit) => ["benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", "--final-fit", finalFit];
+        var (code1, out1, err1) = CliTests.Run(Args("fit-rows"));
+        var (code2, out2, err2) = CliTests.Run(Args("all-training-rows"));
+
+        Assert.True(code1 == 0, err1);
+        Assert.True(code2 == 0, err2);
+        var a = JsonDocument.Parse(out1).RootElement.GetProperty("perFile")[0];
+        var b = JsonDocument.Parse(out2).RootElement.GetProperty("perFile")[0];
+        // The threshold comes from out-of-sample scores of the same earlier models either way ...
+        Assert.Equal(a.GetProperty("threshold").GetDouble(), b.GetProperty("threshold").GetDouble());
+        // ... while the test part is scored by a model refitted on all 400 rows, so its ranking differs.
+        Assert.NotEqual(a.GetProperty("rocAuc").GetDouble(), b.GetProperty("rocAuc").GetDouble());
+        Assert.Equal("all-training-rows", JsonDocument.Parse(out2).RootElement.GetProperty("settings").GetProperty("finalFit").GetString());
     }
 
     [Fact]
@@ -107,9 +130,11 @@ public sealed class BenchmarkCommandTests
     {
         var o = new SkabOptions { DataDirectory = "" };
 
-        Assert.Equal(("diff", "meanstd:2.326", SparkAnomaly.Scoring.ScoreRule.LastStep, SkabChannelWeighting.None), (o.Detrend, o.Threshold, o.ScoreRule, o.ChannelWeighting));
+        Assert.Equal(("diff", "meanstd:1.645", SparkAnomaly.Scoring.ScoreRule.LastStep, SkabChannelWeighting.None), (o.Detrend, o.Threshold, o.ScoreRule, o.ChannelWeighting));
         Assert.Equal(new[] { "Temperature", "Thermocouple" }, o.DetrendChannels);
         Assert.Equal(3, o.CrossFitFolds);
+        Assert.Equal(SkabFinalFit.AllTrainingRows, o.FinalFit);
+        Assert.Equal(SparkAnomaly.Scoring.AlarmFilter.None, o.Filter);
     }
 
     [Fact]
