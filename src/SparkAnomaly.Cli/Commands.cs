@@ -137,6 +137,7 @@ internal static partial class Commands
         public readonly Option<string?> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N (default auto)." };
         public readonly Option<string?> Averaging = new("--averaging") { Description = "weighted (default: example-weighted, no dropped data) or dl4j (DL4J parity: unweighted, partial batches dropped)." };
         public readonly Option<string?> Threshold = new("--threshold") { Description = "Threshold rule on training-period scores: percentile:P, meanstd:K or pot:Q (default percentile:99.9)." };
+        public readonly Option<int?> CalibrationRows = new("--calibration-rows") { Description = "Hold the last N training rows of each series out of training and fit the threshold on their out-of-sample scores (default 0: on the training rows' own scores)." };
         public readonly Option<string?> ThresholdScope = new("--threshold-scope") { Description = "global (default): one threshold; per-series: each series its own, fitted on its training rows." };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
         public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
@@ -152,7 +153,7 @@ internal static partial class Commands
         public void AddTo(Command c, bool full)
         {
             var all = full
-                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, ThresholdScope, CheckpointEvery, Resume, PrintConfig, InjectFault }
+                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, CalibrationRows, ThresholdScope, CheckpointEvery, Resume, PrintConfig, InjectFault }
                 : new Option[] { Config, Workers, Rounds, Seed, Threads, Device, PrintConfig };
             foreach (var o in all)
             {
@@ -198,6 +199,7 @@ internal static partial class Commands
             Flag(Window, "windowLength", (c, v) => c with { WindowLength = v });
             Flag(Threads, "threadsPerWorker", (c, v) => c with { ThreadsPerWorker = v });
             Flag(CheckpointEvery, "checkpointEvery", (c, v) => c with { CheckpointEvery = v });
+            Flag(CalibrationRows, "calibrationRows", (c, v) => c with { CalibrationRows = v });
             FlagS(Device, "device", (c, v) => c with { Device = v });
             FlagS(Averaging, "averaging", (c, v) => c with { Averaging = v == "dl4j" ? AveragingMode.Dl4j : AveragingMode.Weighted });
             FlagS(Threshold, "threshold", (c, v) => c with { Threshold = v });

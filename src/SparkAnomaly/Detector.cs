@@ -65,8 +65,10 @@ public static class Detector
         var thresholdSpec = ThresholdSpec.Parse(config.Threshold);
         options ??= new TrainRunOptions();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var normaliser = Normaliser.Fit(data, config.Normalisation);
-        var normalised = normaliser.Apply(data);
+        // Calibration rows are held out by marking them split=test: the normaliser and the windows never see them.
+        var fitData = config.CalibrationRows > 0 ? HoldOutCalibrationRows(data, config.CalibrationRows, config.WindowLength) : data;
+        var normaliser = Normaliser.Fit(fitData, config.Normalisation);
+        var normalised = normaliser.Apply(fitData);
         var shards = ShardPlanner.Split(normalised.Series, config.Workers, config.WindowLength, config.Stride, config.Repartition);
         var modelConfig = config.ModelFor(data.Channels);
         string fingerprint = Fingerprint(data);
@@ -85,7 +87,8 @@ public static class Detector
         }
         long windows = shards.Sum(s => (long)s.WindowCount);
         var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, fingerprint, windows);
-        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, config.Threshold, config.ThresholdScope));
+        string method = config.CalibrationRows > 0 ? $"{config.Threshold} of the last {config.CalibrationRows} training rows of each series (held out)" : config.Threshold;
+        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, method, config.ThresholdScope, config.CalibrationRows));
         var used = shards.SelectMany(sh => sh.Series).Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var skipped = data.Series.Where(x => !used.Contains(x.Id)).Select(x => $"{x.Id} ({x.Length} rows)").ToList();
         return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds, skipped);
@@ -134,17 +137,23 @@ public static class Detector
         Scorer.Score(model, data, out skipped, alarms);
 
     /// <summary>
-    /// The threshold rule applied to the per-step scores of the trainable rows: one global value, and with
-    /// <see cref="ThresholdScope.PerSeries"/> also one per series from that series' own training rows.
+    /// The threshold rule applied to the per-step scores of the trainable rows (with <paramref name="calibrationRows"/>
+    /// &gt; 0, of each series' last that many trainable rows only, which the model was not trained on): one global
+    /// value, and with <see cref="ThresholdScope.PerSeries"/> also one per series from that series' own rows.
     /// </summary>
-    public static ThresholdInfo FitThreshold(TrainedModel model, SeriesSet data, ThresholdSpec spec, string method, ThresholdScope scope = ThresholdScope.Global)
+    public static ThresholdInfo FitThreshold(TrainedModel model, SeriesSet data, ThresholdSpec spec, string method, ThresholdScope scope = ThresholdScope.Global, int calibrationRows = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegative(calibrationRows);
         var trainable = data.Series.Where(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable) && s.Length >= model.Model.WindowLength).ToList();
         var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
         var scored = Scorer.Score(model, subset, out _);
-        double[] TrainingScores(ScoredSeries s) => Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable).Select(r => s.Score[r]).ToArray();
+        double[] TrainingScores(ScoredSeries s)
+        {
+            var rows = Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable);
+            return (calibrationRows > 0 ? rows.TakeLast(calibrationRows) : rows).Select(r => s.Score[r]).ToArray();
+        }
         var scores = scored.SelectMany(TrainingScores).ToArray();
         Dictionary<string, double>? perSeries = null;
         if (scope == ThresholdScope.PerSeries)
@@ -163,6 +172,38 @@ public static class Detector
             }
         }
         return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule, perSeries);
+    }
+
+    /// <summary>
+    /// The same series (sharing their buffers) with each one's last <paramref name="calibrationRows"/> trainable rows
+    /// marked <see cref="RowSplit.Test"/>, so that training never sees them and their scores are out of sample.
+    /// </summary>
+    /// <exception cref="SparkAnomalyException">No series keeps a window's worth of training rows.</exception>
+    public static SeriesSet HoldOutCalibrationRows(SeriesSet data, int calibrationRows, int windowLength)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(calibrationRows, 1);
+        bool anyLeft = false;
+        var series = data.Series.Select(s =>
+        {
+            var splits = s.Splits?.ToArray() ?? new RowSplit[s.Length];
+            int left = calibrationRows;
+            for (int r = s.Length - 1; r >= 0 && left > 0; r--)
+            {
+                if (splits[r] != RowSplit.Test)
+                {
+                    splits[r] = RowSplit.Test;
+                    left--;
+                }
+            }
+            anyLeft |= splits.Count(x => x != RowSplit.Test) >= windowLength;
+            return new Series(s.Id, s.Timestamps, s.Values, s.Channels, s.Labels, splits);
+        }).ToList();
+        if (!anyLeft)
+        {
+            throw new SparkAnomalyException($"calibrationRows {calibrationRows} holds out too much of '{data.Source}': no series keeps the {windowLength} training rows of one window to train on. Lower calibrationRows, or set it to 0 to fit the threshold on the training rows' own scores.");
+        }
+        return new SeriesSet(series, data.ChannelNames, data.TimestampKind, data.Source);
     }
 
     /// <summary>A checksum of ids, timestamps and values: two runs on the same data have the same fingerprint.</summary>
