@@ -299,19 +299,14 @@ internal static class ParquetSource
             }
             int k = j - i;
             int start = series.AppendRows(k, fileRows - fileRow - i);
-            var ts = series.Timestamps(start, k);
             if (times is not null)
             {
-                times.AsSpan(i, k).CopyTo(ts);
+                series.SetTimes(start, times.AsSpan(i, k));
             }
             else
             {
-                long step = series.NextStep;
-                for (int r = 0; r < k; r++)
-                {
-                    ts[r] = step++;
-                }
-                series.NextStep = step;
+                series.SetSteps(start, k, series.NextStep);
+                series.NextStep += k;
             }
             series.SetOrigin(start, k, ReadContext.Origin(fileIndex, fileRow + i + 1));
             var values = series.Values(start, k);
