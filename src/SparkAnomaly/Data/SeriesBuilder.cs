@@ -95,15 +95,25 @@ internal sealed class SeriesBuilder
     /// </summary>
     public int AppendRows(int rows, long rowsLeft)
     {
+        ReserveWithin(rows, rowsLeft);
+        int start = _count;
+        _count += rows;
+        return start;
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more rows without appending them, growing like
+    /// <see cref="AppendRows"/>; the values of rows past <see cref="Count"/> may then be written through
+    /// <see cref="Values"/> ahead of the <see cref="AppendRows"/> that adds them.
+    /// </summary>
+    public void ReserveWithin(int rows, long rowsLeft)
+    {
         if ((long)_count + rows > _capacity)
         {
             long size = Math.Max((long)_capacity * 2, (long)_count + rows);
             size = Math.Min(size, _count + Math.Max(rowsLeft, rows));
             Grow((int)Math.Min(size, int.MaxValue), exact: true);
         }
-        int start = _count;
-        _count += rows;
-        return start;
     }
 
     /// <summary>Sets the timestamps of rows [start, start + times length), the newest appended, in order.</summary>
