@@ -168,7 +168,7 @@ internal sealed class SeriesBuilder
         {
             return;
         }
-        var a = new long[_capacity];
+        var a = SeriesMemory.Allocate<long>(_capacity);
         _runs.CopyTo(a, _runs.Count);
         _timestamps = a;
         _runs = null;
@@ -249,7 +249,7 @@ internal sealed class SeriesBuilder
             {
                 return;
             }
-            _labels = new sbyte[_capacity];
+            _labels = SeriesMemory.Allocate<sbyte>(_capacity);
             _labels.AsSpan().Fill(Series.NoLabel);
         }
         _labels[row] = label;
@@ -263,7 +263,7 @@ internal sealed class SeriesBuilder
             {
                 return;
             }
-            _splits = new RowSplit[_capacity];
+            _splits = SeriesMemory.Allocate<RowSplit>(_capacity);
         }
         _splits[row] = split;
     }
@@ -279,22 +279,22 @@ internal sealed class SeriesBuilder
         _capacity = size;
         if (_timestamps is not null)
         {
-            Array.Resize(ref _timestamps, size);
+            SeriesMemory.Resize(ref _timestamps, size);
         }
         if (_origins is not null)
         {
             Array.Resize(ref _origins, size);
         }
-        Array.Resize(ref _values, size * _channels);
+        SeriesMemory.Resize(ref _values, size * _channels);
         if (_labels is not null)
         {
             int old = _labels.Length;
-            Array.Resize(ref _labels, size);
+            SeriesMemory.Resize(ref _labels, size);
             _labels.AsSpan(old).Fill(Series.NoLabel);
         }
         if (_splits is not null)
         {
-            Array.Resize(ref _splits, size);
+            SeriesMemory.Resize(ref _splits, size);
         }
     }
 
@@ -358,23 +358,26 @@ internal sealed class SeriesBuilder
         RowSplit[]? splits = null;
         if (ctx.HasSplitColumn)
         {
-            splits = _splits is null ? new RowSplit[n] : Exact(_splits, n);
+            splits = _splits is null ? SeriesMemory.Allocate<RowSplit>(n) : Exact(_splits, n);
         }
         return new Series(Id, ts, values, _channels, labels, splits);
     }
 
     private static T[] Exact<T>(T[] a, int n)
+        where T : unmanaged
     {
         if (a.Length == n)
         {
             return a;
         }
-        return a.AsSpan(0, n).ToArray();
+        var b = SeriesMemory.Allocate<T>(n);
+        a.AsSpan(0, n).CopyTo(b);
+        return b;
     }
 
     private static sbyte[] Filled(int n, sbyte v)
     {
-        var a = new sbyte[n];
+        var a = SeriesMemory.Allocate<sbyte>(n);
         a.AsSpan().Fill(v);
         return a;
     }
@@ -392,9 +395,9 @@ internal sealed class SeriesBuilder
         Array.Sort(keys, perm);
         // Equal keys (duplicates) are reported next, so the order among them does not matter.
         var origins = new long[_origins!.Length];
-        var values = new float[_values.Length];
-        sbyte[]? labels = _labels is null ? null : new sbyte[_labels.Length];
-        RowSplit[]? splits = _splits is null ? null : new RowSplit[_splits.Length];
+        var values = SeriesMemory.Allocate<float>(_values.Length);
+        sbyte[]? labels = _labels is null ? null : SeriesMemory.Allocate<sbyte>(_labels.Length);
+        RowSplit[]? splits = _splits is null ? null : SeriesMemory.Allocate<RowSplit>(_splits.Length);
         for (int i = 0; i < n; i++)
         {
             int src = perm[i];
@@ -641,4 +644,43 @@ internal sealed class SeriesBuilder
     private static string FormatStep(ReadContext ctx, long step) => ctx.TimeMode == TimeMode.DateTime
         ? TimeSpan.FromTicks(step * 10).ToString()
         : step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Allocates the per-row buffers that become a <see cref="Series"/>' arrays (values, timestamps, labels,
+/// splits). Large ones go to the pinned object heap rather than the large object heap: both are swept, never
+/// compacted, so nothing changes for the arrays themselves, but the GC sizes its large-object budget (how much
+/// large-object garbage may pile up before a full collection) in proportion to what survives on the large
+/// object heap. With the loaded data there, the reader's transient large buffers (Parquet.Net's per-column
+/// page buffers) piled up to most of the data size between full collections; kept off it, they are
+/// collected every few columns (issue 6, 10 M rows × 8 channels: 11 full collections → 33–36, peak
+/// 2.0–2.2× → 1.3–1.4× of the float32 data size; docs/performance.md). This leans on the GC's budget
+/// heuristics (.NET 8 and 10 behave alike here): the arrays are the same either way.
+/// </summary>
+internal static class SeriesMemory
+{
+    /// <summary>The size from which arrays would otherwise be large objects (85,000 bytes).</summary>
+    public const int LargeObjectBytes = 85_000;
+
+    /// <summary>A zeroed array of <paramref name="length"/> elements, on the pinned object heap when large.</summary>
+    public static T[] Allocate<T>(int length)
+        where T : unmanaged
+    {
+        return (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= LargeObjectBytes
+            ? GC.AllocateArray<T>(length, pinned: true)
+            : new T[length];
+    }
+
+    /// <summary><see cref="Array.Resize{T}"/> through <see cref="Allocate{T}"/>.</summary>
+    public static void Resize<T>(ref T[] array, int length)
+        where T : unmanaged
+    {
+        if (array.Length == length)
+        {
+            return;
+        }
+        var b = Allocate<T>(length);
+        array.AsSpan(0, Math.Min(array.Length, length)).CopyTo(b);
+        array = b;
+    }
 }
