@@ -654,8 +654,8 @@ internal sealed class SeriesBuilder
 /// object heap. With the loaded data there, the reader's transient large buffers (Parquet.Net's per-column
 /// page buffers) piled up to most of the data size between full collections; kept off it, they are
 /// collected every few columns (issue 6, 10 M rows × 8 channels: 11 full collections → 33–36, peak
-/// 2.0–2.2× → 1.3–1.4× of the float32 data size; docs/performance.md). This leans on the GC's budget
-/// heuristics (.NET 8 and 10 behave alike here): the arrays are the same either way.
+/// 2.0–2.2× → 1.3–1.4× of the float32 data size on .NET 10; docs/performance.md). This leans on the GC's
+/// budget heuristics, measured on .NET 10 only: the arrays themselves are the same either way.
 /// </summary>
 internal static class SeriesMemory
 {
