@@ -364,11 +364,6 @@ internal static class ParquetSource
     private static async Task<List<Run>?> SeriesRunsAsync(ReadContext ctx, ParquetRowGroupReader rg, int g, DataField f, int n, Progress progress, Func<int, Task<Column>> load, int col)
     {
         var runs = new List<Run>();
-        if (SingleId(rg, f, n) is string single)
-        {
-            runs.Add(new Run(ctx.GetSeries(single), 0, n));
-            return runs;
-        }
         if (f.ClrType == typeof(ReadOnlyMemory<char>))
         {
             progress.Where = $"row group {g}, column '{f.Name}'";
@@ -433,29 +428,6 @@ internal static class ParquetSource
         {
             column.ReleaseTexts(n);
         }
-    }
-
-    /// <summary>
-    /// The one series id of every row of the row group, from the column chunk's statistics, without
-    /// reading the column: when they count no nulls and give the same non-empty minimum and maximum
-    /// (bounds of every value, so every value equals them). Null otherwise (no statistics, nulls, or
-    /// more than one id), and the column is read.
-    /// </summary>
-    private static string? SingleId(ParquetRowGroupReader rg, DataField f, int n)
-    {
-        var meta = rg.GetMetadata(f)?.MetaData;
-        var stats = meta?.Statistics;
-        if (meta is null || stats is null || meta.NumValues != n || stats.NullCount != 0)
-        {
-            return null;
-        }
-        byte[]? min = stats.MinValue;
-        byte[]? max = stats.MaxValue;
-        if (min is null || max is null || min.Length == 0 || !min.AsSpan().SequenceEqual(max))
-        {
-            return null;
-        }
-        return Encoding.UTF8.GetString(min);
     }
 
     /// <summary>
