@@ -354,6 +354,40 @@ internal static class ParquetSource
         }
     }
 
+    /// <summary>Runs of equal ids over <paramref name="ids"/>; null when one is null or empty.</summary>
+    private static List<Run>? IdRuns(ReadContext ctx, ReadOnlySpan<ReadOnlyMemory<char>> ids, ReadOnlySpan<int> levels, int maxLevel, int n)
+    {
+        if (ids.Length != n)
+        {
+            return null;
+        }
+        foreach (int level in levels)
+        {
+            if (level != maxLevel)
+            {
+                return null;
+            }
+        }
+        var runs = new List<Run>();
+        int i = 0;
+        while (i < n)
+        {
+            var id = ids[i].Span;
+            if (id.IsEmpty)
+            {
+                return null;
+            }
+            int j = i + 1;
+            while (j < n && ids[j].Span.SequenceEqual(id))
+            {
+                j++;
+            }
+            runs.Add(new Run(ctx.GetSeries(id.ToString()), i, j));
+            i = j;
+        }
+        return runs;
+    }
+
     /// <summary>Rows [Start, End) of a row group that belong to one series, in file order.</summary>
     private readonly record struct Run(SeriesBuilder Series, int Start, int End);
 
@@ -368,35 +402,20 @@ internal static class ParquetSource
         {
             progress.Where = $"row group {g}, column '{f.Name}'";
             using var raw = await rg.ReadRawColumnDataBaseAsync(f, default).ConfigureAwait(false);
-            if (raw is not Parquet.Data.RawColumnData<ReadOnlyMemory<char>> ids || ids.Values.Length != n)
+            if (raw is not Parquet.Data.RawColumnData<ReadOnlyMemory<char>> ids)
             {
                 return null;
             }
-            foreach (int level in raw.DefinitionLevels)
+            try
             {
-                if (level != f.MaxDefinitionLevel)
-                {
-                    return null;
-                }
+                return IdRuns(ctx, ids.Values, raw.DefinitionLevels, f.MaxDefinitionLevel, n);
             }
-            var values = ids.Values;
-            int i = 0;
-            while (i < n)
+            finally
             {
-                var id = values[i].Span;
-                if (id.IsEmpty)
-                {
-                    return null;
-                }
-                int j = i + 1;
-                while (j < n && values[j].Span.SequenceEqual(id))
-                {
-                    j++;
-                }
-                runs.Add(new Run(ctx.GetSeries(id.ToString()), i, j));
-                i = j;
+                // The values array goes back to a shared pool, which does not clear it: cleared here, the
+                // row group's one-per-row character arrays die young instead of living on in the pool.
+                ids.Values.Clear();
             }
-            return runs;
         }
         var column = await load(col).ConfigureAwait(false);
         var texts = column.Texts;
