@@ -652,10 +652,10 @@ internal sealed class SeriesBuilder
 /// compacted, so nothing changes for the arrays themselves, but the GC sizes its large-object budget (how much
 /// large-object garbage may pile up before a full collection) in proportion to what survives on the large
 /// object heap. With the loaded data there, the reader's transient large buffers (Parquet.Net's per-column
-/// page buffers) piled up to most of the data size between full collections; kept off it, they are
-/// collected every few columns (issue 6, 10 M rows × 8 channels: 11 full collections → 33–36, peak
-/// 2.0–2.2× → 1.3–1.4× of the float32 data size on .NET 10; docs/performance.md). This leans on the GC's
-/// budget heuristics, measured on .NET 10 only: the arrays themselves are the same either way.
+/// page buffers) pile up to a large fraction of the data between full collections; kept off it, they are
+/// collected sooner (issue 6, 10 M rows × 8 channels, peak over the float32 data size: 1.78–1.91× without,
+/// 1.57–1.82× with; docs/performance.md "Peak memory"). This leans on the GC's budget heuristics, measured
+/// on .NET 10 only: the arrays themselves are the same either way.
 /// </summary>
 internal static class SeriesMemory
 {
