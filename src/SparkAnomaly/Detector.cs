@@ -214,7 +214,7 @@ public static class Detector
         foreach (var s in data.Series)
         {
             h = Hashing.Mix(h, (long)Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(s.Id)),
-                (long)Hashing.Checksum(MemoryMarshal.AsBytes(s.Timestamps.AsSpan())),
+                (long)Hashing.Checksum(s.Timestamps),
                 (long)Hashing.Checksum(MemoryMarshal.AsBytes(s.Values.AsSpan())));
         }
         return h.ToString("x16");

@@ -102,6 +102,12 @@ internal static class ParquetSource
                 progress.Where = $"row group {g}, column '{names[col]}'";
                 return cache[col] = await Column.ReadAsync(rg, fields[col], n, cache[col]).ConfigureAwait(false);
             }
+            if (map.Label < 0 && map.Split < 0 && CanStream(map, fields, fileColumns)
+                && await StreamRowsAsync(ctx, rg, g, fields, map, fixedSeries, n, fileRow, fileRows, fileIndex, progress, Load).ConfigureAwait(false))
+            {
+                fileRow += n;
+                continue;
+            }
             Column? timeCol = map.Time >= 0 ? await Load(map.Time).ConfigureAwait(false) : null;
             var chCols = new Column[channels];
             for (int c = 0; c < channels; c++)
@@ -205,6 +211,245 @@ internal static class ParquetSource
     }
 
     /// <summary>
+    /// Whether a file's row groups may try <see cref="StreamRowsAsync"/>: float channels without nulls,
+    /// a text series id (or none) and an integer or timestamp time column (or none), all in the file
+    /// (not partition values).
+    /// </summary>
+    private static bool CanStream(ColumnMap map, List<DataField> fields, int fileColumns)
+    {
+        foreach (int c in map.Channels)
+        {
+            if (c >= fileColumns || fields[c].ClrType != typeof(float) || fields[c].IsNullable || fields[c].MaxRepetitionLevel > 0)
+            {
+                return false;
+            }
+        }
+        if (map.Series >= fileColumns || (map.Series >= 0 && fields[map.Series].ClrType != typeof(ReadOnlyMemory<char>) && fields[map.Series].ClrType != typeof(string)))
+        {
+            return false;
+        }
+        return map.Time < 0 || (map.Time < fileColumns && TimeModeOf(fields[map.Time]) is TimeMode.Integer or TimeMode.DateTime);
+    }
+
+    /// <summary>
+    /// The row group's rows appended one channel column at a time, with no per-row staging: the series
+    /// ids and times are read first and planned as runs of rows with the same id, room is made in each
+    /// series, each channel is read (Parquet.Net's own buffer, no copy of ours), checked and scattered
+    /// into the rows past each series' end, and only when every channel has passed are the rows
+    /// appended. Returns false, having appended nothing, when a value needs a message (a null, an empty
+    /// id, a non-finite or huge value): the caller then reads the row group the row-by-row way, which
+    /// reports it as before.
+    /// </summary>
+    private static async Task<bool> StreamRowsAsync(ReadContext ctx, ParquetRowGroupReader rg, int g, List<DataField> fields, ColumnMap map, SeriesBuilder? fixedSeries,
+        int n, long fileRow, long fileRows, int fileIndex, Progress progress, Func<int, Task<Column>> load)
+    {
+        // Times: Parquet.Net's int64 buffer as is, or the widened copy of the usual reader.
+        Parquet.Data.RawColumnData<long>? rawTimes = null;
+        Column? timeCol = null;
+        try
+        {
+            if (map.Time >= 0)
+            {
+                var tf = fields[map.Time];
+                if (tf.ClrType == typeof(long) && !tf.IsNullable)
+                {
+                    progress.Where = $"row group {g}, column '{tf.Name}'";
+                    rawTimes = await rg.ReadRawColumnDataBaseAsync(tf, default).ConfigureAwait(false) as Parquet.Data.RawColumnData<long>;
+                    if (rawTimes is null || rawTimes.Values.Length != n)
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    timeCol = await load(map.Time).ConfigureAwait(false);
+                    if (timeCol.Nulls is not null || (timeCol.Micros is null && timeCol.Integers is null))
+                    {
+                        return false;
+                    }
+                }
+            }
+            var runs = fixedSeries is not null
+                ? [new Run(fixedSeries, 0, n)]
+                : await SeriesRunsAsync(ctx, rg, g, fields[map.Series], n, progress, load, map.Series).ConfigureAwait(false);
+            if (runs is null)
+            {
+                return false;
+            }
+
+            // Room in each series, and where each run's rows will go.
+            var pending = new Dictionary<SeriesBuilder, int>();
+            var starts = new int[runs.Count];
+            for (int k = 0; k < runs.Count; k++)
+            {
+                var run = runs[k];
+                pending.TryGetValue(run.Series, out int before);
+                if (before == 0)
+                {
+                    int total = 0;
+                    for (int q = k; q < runs.Count; q++)
+                    {
+                        if (runs[q].Series == run.Series)
+                        {
+                            total += runs[q].End - runs[q].Start;
+                        }
+                    }
+                    run.Series.ReserveWithin(total, fileRows - fileRow - run.Start);
+                }
+                starts[k] = run.Series.Count + before;
+                pending[run.Series] = before + run.End - run.Start;
+            }
+
+            int channels = map.Channels.Length;
+            for (int c = 0; c < channels; c++)
+            {
+                var f = fields[map.Channels[c]];
+                progress.Where = $"row group {g}, column '{f.Name}'";
+                using var raw = await rg.ReadRawColumnDataBaseAsync(f, default).ConfigureAwait(false);
+                if (raw is not Parquet.Data.RawColumnData<float> floats || floats.Values.Length != n || !AllUsable(floats.Values))
+                {
+                    return false;
+                }
+                var src = floats.Values;
+                for (int k = 0; k < runs.Count; k++)
+                {
+                    var run = runs[k];
+                    int rows = run.End - run.Start;
+                    var values = run.Series.Values(starts[k], rows);
+                    var from = src.Slice(run.Start, rows);
+                    for (int r = 0, d = c; r < from.Length; r++, d += channels)
+                    {
+                        values[d] = from[r];
+                    }
+                }
+            }
+
+            // Every channel passed: append the rows.
+            long[]? times = timeCol?.Micros ?? timeCol?.Integers;
+            foreach (var run in runs)
+            {
+                var series = run.Series;
+                int rows = run.End - run.Start;
+                int start = series.AppendRows(rows, fileRows - fileRow - run.Start);
+                if (rawTimes is not null)
+                {
+                    series.SetTimes(start, rawTimes.Values.Slice(run.Start, rows));
+                }
+                else if (times is not null)
+                {
+                    series.SetTimes(start, times.AsSpan(run.Start, rows));
+                }
+                else
+                {
+                    series.SetSteps(start, rows, series.NextStep);
+                    series.NextStep += rows;
+                }
+                series.SetOrigin(start, rows, ReadContext.Origin(fileIndex, fileRow + run.Start + 1));
+            }
+            return true;
+        }
+        finally
+        {
+            rawTimes?.Dispose();
+        }
+    }
+
+    /// <summary>Runs of equal ids over <paramref name="ids"/>; null when one is null or empty.</summary>
+    private static List<Run>? IdRuns(ReadContext ctx, ReadOnlySpan<ReadOnlyMemory<char>> ids, ReadOnlySpan<int> levels, int maxLevel, int n)
+    {
+        if (ids.Length != n)
+        {
+            return null;
+        }
+        foreach (int level in levels)
+        {
+            if (level != maxLevel)
+            {
+                return null;
+            }
+        }
+        var runs = new List<Run>();
+        int i = 0;
+        while (i < n)
+        {
+            var id = ids[i].Span;
+            if (id.IsEmpty)
+            {
+                return null;
+            }
+            int j = i + 1;
+            while (j < n && ids[j].Span.SequenceEqual(id))
+            {
+                j++;
+            }
+            runs.Add(new Run(ctx.GetSeries(id.ToString()), i, j));
+            i = j;
+        }
+        return runs;
+    }
+
+    /// <summary>Rows [Start, End) of a row group that belong to one series, in file order.</summary>
+    private readonly record struct Run(SeriesBuilder Series, int Start, int End);
+
+    /// <summary>
+    /// The row group's series ids as runs of equal ids, one string per run (from Parquet.Net's character
+    /// buffer when the column is read as text memory); null when an id is null or empty.
+    /// </summary>
+    private static async Task<List<Run>?> SeriesRunsAsync(ReadContext ctx, ParquetRowGroupReader rg, int g, DataField f, int n, Progress progress, Func<int, Task<Column>> load, int col)
+    {
+        var runs = new List<Run>();
+        if (f.ClrType == typeof(ReadOnlyMemory<char>))
+        {
+            progress.Where = $"row group {g}, column '{f.Name}'";
+            using var raw = await rg.ReadRawColumnDataBaseAsync(f, default).ConfigureAwait(false);
+            if (raw is not Parquet.Data.RawColumnData<ReadOnlyMemory<char>> ids)
+            {
+                return null;
+            }
+            try
+            {
+                return IdRuns(ctx, ids.Values, raw.DefinitionLevels, f.MaxDefinitionLevel, n);
+            }
+            finally
+            {
+                // The values array goes back to a shared pool, which does not clear it: cleared here, the
+                // row group's one-per-row character arrays die young instead of living on in the pool.
+                ids.Values.Clear();
+            }
+        }
+        var column = await load(col).ConfigureAwait(false);
+        var texts = column.Texts;
+        if (texts is null)
+        {
+            return null;
+        }
+        try
+        {
+            int i = 0;
+            while (i < n)
+            {
+                string? id = texts[i];
+                if (string.IsNullOrEmpty(id))
+                {
+                    return null;
+                }
+                int j = i + 1;
+                while (j < n && (ReferenceEquals(texts[j], id) || texts[j] == id))
+                {
+                    j++;
+                }
+                runs.Add(new Run(ctx.GetSeries(id), i, j));
+                i = j;
+            }
+            return runs;
+        }
+        finally
+        {
+            column.ReleaseTexts(n);
+        }
+    }
+
+    /// <summary>
     /// Whether a row group can take the column-wise path of <see cref="CopyRows"/>: text series ids (or
     /// none), integer or timestamp times without nulls (or none), and float channels without nulls whose
     /// values are all finite and within ±<see cref="TextValues.HugeLimit"/>, so that no row needs a message.
@@ -299,19 +544,14 @@ internal static class ParquetSource
             }
             int k = j - i;
             int start = series.AppendRows(k, fileRows - fileRow - i);
-            var ts = series.Timestamps(start, k);
             if (times is not null)
             {
-                times.AsSpan(i, k).CopyTo(ts);
+                series.SetTimes(start, times.AsSpan(i, k));
             }
             else
             {
-                long step = series.NextStep;
-                for (int r = 0; r < k; r++)
-                {
-                    ts[r] = step++;
-                }
-                series.NextStep = step;
+                series.SetSteps(start, k, series.NextStep);
+                series.NextStep += k;
             }
             series.SetOrigin(start, k, ReadContext.Origin(fileIndex, fileRow + i + 1));
             var values = series.Values(start, k);

@@ -8,7 +8,13 @@ namespace SparkAnomaly.Data;
 internal sealed class SeriesBuilder
 {
     private readonly int _channels;
-    private long[] _timestamps = new long[256];
+    // Rows the buffers have room for.
+    private int _capacity = 256;
+    // Timestamps as runs of constant step (a few entries per regularly sampled series) until the input
+    // proves irregular (more than 1024 runs and more than one run per 8 rows), or rows are sorted or
+    // dropped; then one long per row in _timestamps.
+    private TimeRuns? _runs = new();
+    private long[]? _timestamps;
     private float[] _values;
     // Where each row came from (file and row), for messages. Kept as runs of consecutive origins while
     // rows arrive in runs (one run per Parquet row group, or per stretch of a sorted CSV): a few entries
@@ -40,16 +46,24 @@ internal sealed class SeriesBuilder
     /// <summary>Appends a row and returns its index; fill its values through <see cref="RowValues"/>.</summary>
     public int AddRow(long timestamp, long origin)
     {
-        if (_count == _timestamps.Length)
+        if (_count == _capacity)
         {
             Grow(_count + 1);
         }
-        _timestamps[_count] = timestamp;
+        if (_runs is not null)
+        {
+            _runs.Append(timestamp);
+            CheckRuns(_count + 1);
+        }
+        else
+        {
+            _timestamps![_count] = timestamp;
+        }
         SetOrigin(_count, 1, origin);
         return _count++;
     }
 
-    public bool IsFull => _count == _timestamps.Length;
+    public bool IsFull => _count == _capacity;
 
     /// <summary>
     /// Grows a full builder, but to no more than the rows the input has left: when a series runs to the end
@@ -58,14 +72,14 @@ internal sealed class SeriesBuilder
     /// </summary>
     public void GrowWithin(long rowsLeft)
     {
-        long size = Math.Min(Math.Max((long)_timestamps.Length * 2, _count + 1L), _count + Math.Max(rowsLeft, 1L));
+        long size = Math.Min(Math.Max((long)_capacity * 2, _count + 1L), _count + Math.Max(rowsLeft, 1L));
         Grow((int)Math.Min(size, int.MaxValue), exact: true);
     }
 
     /// <summary>Reserves room for <paramref name="extra"/> more rows (Parquet knows row-group sizes).</summary>
     public void Reserve(int extra)
     {
-        if (_count + extra > _timestamps.Length)
+        if (_count + extra > _capacity)
         {
             Grow(_count + extra);
         }
@@ -75,24 +89,93 @@ internal sealed class SeriesBuilder
 
     /// <summary>
     /// Appends <paramref name="rows"/> rows at once and returns the index of the first; the caller fills
-    /// their timestamps, origins and values through <see cref="Timestamps"/>, <see cref="SetOrigin"/> and
-    /// <see cref="Values"/>. Grows like <see cref="GrowWithin"/>: doubling, but never past the rows the
-    /// input has left (<paramref name="rowsLeft"/>, counting these).
+    /// their timestamps, origins and values through <see cref="SetTimes"/> or <see cref="SetSteps"/>,
+    /// <see cref="SetOrigin"/> and <see cref="Values"/>. Grows like <see cref="GrowWithin"/>: doubling, but
+    /// never past the rows the input has left (<paramref name="rowsLeft"/>, counting these).
     /// </summary>
     public int AppendRows(int rows, long rowsLeft)
     {
-        if ((long)_count + rows > _timestamps.Length)
-        {
-            long size = Math.Max((long)_timestamps.Length * 2, (long)_count + rows);
-            size = Math.Min(size, _count + Math.Max(rowsLeft, rows));
-            Grow((int)Math.Min(size, int.MaxValue), exact: true);
-        }
+        ReserveWithin(rows, rowsLeft);
         int start = _count;
         _count += rows;
         return start;
     }
 
-    public Span<long> Timestamps(int start, int rows) => _timestamps.AsSpan(start, rows);
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more rows without appending them, growing like
+    /// <see cref="AppendRows"/>; the values of rows past <see cref="Count"/> may then be written through
+    /// <see cref="Values"/> ahead of the <see cref="AppendRows"/> that adds them.
+    /// </summary>
+    public void ReserveWithin(int rows, long rowsLeft)
+    {
+        if ((long)_count + rows > _capacity)
+        {
+            long size = Math.Max((long)_capacity * 2, (long)_count + rows);
+            size = Math.Min(size, _count + Math.Max(rowsLeft, rows));
+            Grow((int)Math.Min(size, int.MaxValue), exact: true);
+        }
+    }
+
+    /// <summary>Sets the timestamps of rows [start, start + times length), the newest appended, in order.</summary>
+    public void SetTimes(int start, ReadOnlySpan<long> times)
+    {
+        if (_runs is not null)
+        {
+            if (_runs.Count != start)
+            {
+                throw new InvalidOperationException($"series '{Id}': timestamps must be set in row order (row {start}, expected {_runs.Count})");
+            }
+            _runs.Append(times);
+            CheckRuns(start + times.Length);
+            return;
+        }
+        times.CopyTo(_timestamps.AsSpan(start, times.Length));
+    }
+
+    /// <summary>Sets the timestamps of rows [start, start + rows) to first, first + 1, … (no time column).</summary>
+    public void SetSteps(int start, int rows, long first)
+    {
+        if (_runs is not null)
+        {
+            if (_runs.Count != start)
+            {
+                throw new InvalidOperationException($"series '{Id}': timestamps must be set in row order (row {start}, expected {_runs.Count})");
+            }
+            _runs.AppendSteps(first, rows);
+            CheckRuns(start + rows);
+            return;
+        }
+        var ts = _timestamps.AsSpan(start, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            ts[r] = first + r;
+        }
+    }
+
+    /// <summary>Switches to one timestamp per row when the runs stop paying for themselves.</summary>
+    private void CheckRuns(int rows)
+    {
+        if (_runs!.RunCount > 1024 && _runs.RunCount > rows / 8)
+        {
+            MaterializeTimes();
+        }
+    }
+
+    /// <summary>Switches to one timestamp per row (<see cref="_timestamps"/>).</summary>
+    private void MaterializeTimes()
+    {
+        if (_runs is null)
+        {
+            return;
+        }
+        var a = SeriesMemory.Allocate<long>(_capacity);
+        _runs.CopyTo(a, _runs.Count);
+        _timestamps = a;
+        _runs = null;
+    }
+
+    /// <summary>Timestamp of row <paramref name="row"/>.</summary>
+    private long TimeAt(int row) => _runs is not null ? _runs[row] : _timestamps![row];
 
     /// <summary>Records that rows [start, start + rows), the newest, came from origins origin, origin + 1, ….</summary>
     public void SetOrigin(int start, int rows, long origin)
@@ -140,7 +223,7 @@ internal sealed class SeriesBuilder
         {
             return;
         }
-        var a = new long[_timestamps.Length];
+        var a = new long[_capacity];
         for (int k = 0; k < _runRow.Count; k++)
         {
             int end = k + 1 < _runRow.Count ? _runRow[k + 1] : rows;
@@ -166,7 +249,7 @@ internal sealed class SeriesBuilder
             {
                 return;
             }
-            _labels = new sbyte[_timestamps.Length];
+            _labels = SeriesMemory.Allocate<sbyte>(_capacity);
             _labels.AsSpan().Fill(Series.NoLabel);
         }
         _labels[row] = label;
@@ -180,7 +263,7 @@ internal sealed class SeriesBuilder
             {
                 return;
             }
-            _splits = new RowSplit[_timestamps.Length];
+            _splits = SeriesMemory.Allocate<RowSplit>(_capacity);
         }
         _splits[row] = split;
     }
@@ -188,26 +271,30 @@ internal sealed class SeriesBuilder
     private void Grow(int needed, bool exact = false)
     {
         int limit = Array.MaxLength / Math.Max(_channels, 1);
-        int size = exact ? needed : Math.Max(needed, (int)Math.Min((long)_timestamps.Length * 2, limit));
+        int size = exact ? needed : Math.Max(needed, (int)Math.Min((long)_capacity * 2, limit));
         if (size > limit)
         {
-            throw new SparkAnomalyException($"Series '{Id}' has more than {_timestamps.Length} rows, more than one series can hold. Split it into several series.");
+            throw new SparkAnomalyException($"Series '{Id}' has more than {_capacity} rows, more than one series can hold. Split it into several series.");
         }
-        Array.Resize(ref _timestamps, size);
+        _capacity = size;
+        if (_timestamps is not null)
+        {
+            SeriesMemory.Resize(ref _timestamps, size);
+        }
         if (_origins is not null)
         {
             Array.Resize(ref _origins, size);
         }
-        Array.Resize(ref _values, size * _channels);
+        SeriesMemory.Resize(ref _values, size * _channels);
         if (_labels is not null)
         {
             int old = _labels.Length;
-            Array.Resize(ref _labels, size);
+            SeriesMemory.Resize(ref _labels, size);
             _labels.AsSpan(old).Fill(Series.NoLabel);
         }
         if (_splits is not null)
         {
-            Array.Resize(ref _splits, size);
+            SeriesMemory.Resize(ref _splits, size);
         }
     }
 
@@ -220,35 +307,26 @@ internal sealed class SeriesBuilder
         var options = ctx.Options;
         int n = _count;
         string timeCol = ctx.TimeColumnName;
-        int firstBack = -1;
-        for (int i = 1; i < n; i++)
-        {
-            if (_timestamps[i] < _timestamps[i - 1])
-            {
-                firstBack = i;
-                break;
-            }
-        }
+        int firstBack = FirstStep(n, back: true);
         if (firstBack >= 0)
         {
             if (options.Order == OrderPolicy.Reject)
             {
                 throw new SparkAnomalyException(
-                    $"{ctx.Describe(OriginOf(firstBack))}, column '{timeCol}': timestamp {ctx.FormatTime(_timestamps[firstBack])} is earlier than the previous row's {ctx.FormatTime(_timestamps[firstBack - 1])} in series '{Id}'. Sort the input by series and time, or pass --order sort.");
+                    $"{ctx.Describe(OriginOf(firstBack))}, column '{timeCol}': timestamp {ctx.FormatTime(TimeAt(firstBack))} is earlier than the previous row's {ctx.FormatTime(TimeAt(firstBack - 1))} in series '{Id}'. Sort the input by series and time, or pass --order sort.");
             }
             SortByTime(n);
             ctx.Warnings.Add($"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): rows were not in time order and have been sorted.");
         }
-        for (int i = 1; i < n; i++)
+        int dup = FirstStep(n, back: false);
+        if (dup >= 0)
         {
-            if (_timestamps[i] == _timestamps[i - 1])
-            {
-                long a = Math.Min(OriginOf(i), OriginOf(i - 1));
-                long b = Math.Max(OriginOf(i), OriginOf(i - 1));
-                string what = timeFromColumn ? $"column '{timeCol}'" : "no time column";
-                throw new SparkAnomalyException(
-                    $"{ctx.Describe(b)}, {what}: duplicate timestamp {ctx.FormatTime(_timestamps[i])} in series '{Id}' (first at {ctx.Describe(a)}). Remove or aggregate duplicate rows: each series needs unique timestamps.");
-            }
+            int i = dup;
+            long a = Math.Min(OriginOf(i), OriginOf(i - 1));
+            long b = Math.Max(OriginOf(i), OriginOf(i - 1));
+            string what = timeFromColumn ? $"column '{timeCol}'" : "no time column";
+            throw new SparkAnomalyException(
+                $"{ctx.Describe(b)}, {what}: duplicate timestamp {ctx.FormatTime(TimeAt(i))} in series '{Id}' (first at {ctx.Describe(a)}). Remove or aggregate duplicate rows: each series needs unique timestamps.");
         }
         if (HasMissing)
         {
@@ -270,7 +348,7 @@ internal sealed class SeriesBuilder
         {
             WarnIfIrregular(ctx, n);
         }
-        var ts = Exact(_timestamps, n);
+        var ts = _runs is not null ? _runs.ToAxis() : TimeAxis.From(Exact(_timestamps!, n));
         var values = Exact(_values, n * _channels);
         sbyte[]? labels = null;
         if (ctx.HasLabelColumn)
@@ -280,23 +358,26 @@ internal sealed class SeriesBuilder
         RowSplit[]? splits = null;
         if (ctx.HasSplitColumn)
         {
-            splits = _splits is null ? new RowSplit[n] : Exact(_splits, n);
+            splits = _splits is null ? SeriesMemory.Allocate<RowSplit>(n) : Exact(_splits, n);
         }
         return new Series(Id, ts, values, _channels, labels, splits);
     }
 
     private static T[] Exact<T>(T[] a, int n)
+        where T : unmanaged
     {
         if (a.Length == n)
         {
             return a;
         }
-        return a.AsSpan(0, n).ToArray();
+        var b = SeriesMemory.Allocate<T>(n);
+        a.AsSpan(0, n).CopyTo(b);
+        return b;
     }
 
     private static sbyte[] Filled(int n, sbyte v)
     {
-        var a = new sbyte[n];
+        var a = SeriesMemory.Allocate<sbyte>(n);
         a.AsSpan().Fill(v);
         return a;
     }
@@ -304,6 +385,7 @@ internal sealed class SeriesBuilder
     private void SortByTime(int n)
     {
         MaterializeOrigins(n);
+        MaterializeTimes();
         var keys = _timestamps.AsSpan(0, n).ToArray();
         var perm = new int[n];
         for (int i = 0; i < n; i++)
@@ -313,9 +395,9 @@ internal sealed class SeriesBuilder
         Array.Sort(keys, perm);
         // Equal keys (duplicates) are reported next, so the order among them does not matter.
         var origins = new long[_origins!.Length];
-        var values = new float[_values.Length];
-        sbyte[]? labels = _labels is null ? null : new sbyte[_labels.Length];
-        RowSplit[]? splits = _splits is null ? null : new RowSplit[_splits.Length];
+        var values = SeriesMemory.Allocate<float>(_values.Length);
+        sbyte[]? labels = _labels is null ? null : SeriesMemory.Allocate<sbyte>(_labels.Length);
+        RowSplit[]? splits = _splits is null ? null : SeriesMemory.Allocate<RowSplit>(_splits.Length);
         for (int i = 0; i < n; i++)
         {
             int src = perm[i];
@@ -330,7 +412,7 @@ internal sealed class SeriesBuilder
                 splits[i] = _splits![src];
             }
         }
-        keys.CopyTo(_timestamps, 0);
+        keys.CopyTo(_timestamps!, 0);
         _origins = origins;
         _values = values;
         _labels = labels;
@@ -340,6 +422,7 @@ internal sealed class SeriesBuilder
     private int DropMissing(ReadContext ctx, int n)
     {
         MaterializeOrigins(n);
+        MaterializeTimes();
         int w = 0;
         for (int r = 0; r < n; r++)
         {
@@ -359,7 +442,7 @@ internal sealed class SeriesBuilder
             }
             if (w != r)
             {
-                _timestamps[w] = _timestamps[r];
+                _timestamps![w] = _timestamps[r];
                 _origins![w] = _origins[r];
                 row.CopyTo(_values.AsSpan(w * _channels, _channels));
                 if (_labels is not null)
@@ -415,8 +498,8 @@ internal sealed class SeriesBuilder
                         {
                             double a = _values[prev * _channels + c];
                             double b = _values[r * _channels + c];
-                            double span = _timestamps[r] - _timestamps[prev];
-                            double frac = span > 0 ? (_timestamps[k] - _timestamps[prev]) / span : 0.5;
+                            double span = TimeAt(r) - TimeAt(prev);
+                            double frac = span > 0 ? (TimeAt(k) - TimeAt(prev)) / span : 0.5;
                             v = (float)(a + (b - a) * frac);
                         }
                         _values[k * _channels + c] = v;
@@ -438,10 +521,15 @@ internal sealed class SeriesBuilder
         {
             return;
         }
+        if (_runs is not null)
+        {
+            WarnIfIrregular(ctx, n, _runs);
+            return;
+        }
         var diffs = new long[n - 1];
         for (int i = 1; i < n; i++)
         {
-            diffs[i - 1] = _timestamps[i] - _timestamps[i - 1];
+            diffs[i - 1] = _timestamps![i] - _timestamps[i - 1];
         }
         long min = diffs.Min();
         long max = diffs.Max();
@@ -464,7 +552,135 @@ internal sealed class SeriesBuilder
         }
     }
 
+    /// <summary>
+    /// <see cref="WarnIfIrregular(ReadContext, int)"/> over runs: the same steps (each run's step once per
+    /// row after its first, and the step into each run), counted instead of listed, so the same message.
+    /// </summary>
+    private void WarnIfIrregular(ReadContext ctx, int n, TimeRuns runs)
+    {
+        var steps = new List<(long Step, int Count)>(2 * runs.RunCount);
+        for (int k = 0; k < runs.RunCount; k++)
+        {
+            int row = runs.RunRow(k);
+            if (k > 0)
+            {
+                steps.Add((runs.RunFirst(k) - runs[row - 1], 1));
+            }
+            int rows = Math.Min(runs.RunEnd(k), n) - row;
+            if (rows > 1)
+            {
+                steps.Add((runs.RunStep(k), rows - 1));
+            }
+        }
+        steps.Sort((x, y) => x.Step.CompareTo(y.Step));
+        long min = steps[0].Step;
+        long max = steps[^1].Step;
+        // The element at index (n - 1) / 2 of the sorted steps, as in the per-row version.
+        int at = (n - 1) / 2;
+        long median = steps[^1].Step;
+        int seen = 0;
+        foreach (var (step, count) in steps)
+        {
+            seen += count;
+            if (seen > at)
+            {
+                median = step;
+                break;
+            }
+        }
+        long tolerance = Math.Max(median / 100, 0);
+        int off = 0;
+        foreach (var (step, count) in steps)
+        {
+            if (Math.Abs(step - median) > tolerance)
+            {
+                off += count;
+            }
+        }
+        if (off > 0)
+        {
+            ctx.Warnings.Add(
+                $"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
+        }
+    }
+
+    /// <summary>
+    /// The first row i in [1, n) whose timestamp is below row i − 1's (<paramref name="back"/>) or equal to
+    /// it (otherwise); −1 when there is none.
+    /// </summary>
+    private int FirstStep(int n, bool back)
+    {
+        bool Bad(long prev, long t) => back ? t < prev : t == prev;
+        if (_runs is null)
+        {
+            for (int i = 1; i < n; i++)
+            {
+                if (Bad(_timestamps![i - 1], _timestamps[i]))
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+        for (int k = 0; k < _runs.RunCount; k++)
+        {
+            int row = _runs.RunRow(k);
+            if (row >= n)
+            {
+                break;
+            }
+            if (k > 0 && Bad(_runs[row - 1], _runs.RunFirst(k)))
+            {
+                return row;
+            }
+            if (Math.Min(_runs.RunEnd(k), n) - row > 1 && Bad(0, _runs.RunStep(k)))
+            {
+                return row + 1;
+            }
+        }
+        return -1;
+    }
+
     private static string FormatStep(ReadContext ctx, long step) => ctx.TimeMode == TimeMode.DateTime
         ? TimeSpan.FromTicks(step * 10).ToString()
         : step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Allocates the per-row buffers that become a <see cref="Series"/>' arrays (values, timestamps, labels,
+/// splits). Large ones go to the pinned object heap rather than the large object heap: both are swept, never
+/// compacted, so nothing changes for the arrays themselves, but the GC sizes its large-object budget (how much
+/// large-object garbage may pile up before a full collection) in proportion to what survives on the large
+/// object heap. With the loaded data there, the reader's transient large buffers (Parquet.Net's per-column
+/// page buffers) pile up to a large fraction of the data between full collections; kept off it, they are
+/// collected sooner (issue 6, 10 M rows × 8 channels, peak over the float32 data size: 1.78–1.91× without,
+/// 1.57–1.82× with; docs/performance.md "Peak memory"). This leans on the GC's budget heuristics, measured
+/// on .NET 10 only: the arrays themselves are the same either way.
+/// </summary>
+internal static class SeriesMemory
+{
+    /// <summary>The size from which arrays would otherwise be large objects (85,000 bytes).</summary>
+    public const int LargeObjectBytes = 85_000;
+
+    /// <summary>A zeroed array of <paramref name="length"/> elements, on the pinned object heap when large.</summary>
+    public static T[] Allocate<T>(int length)
+        where T : unmanaged
+    {
+        return (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= LargeObjectBytes
+            ? GC.AllocateArray<T>(length, pinned: true)
+            : new T[length];
+    }
+
+    /// <summary><see cref="Array.Resize{T}"/> through <see cref="Allocate{T}"/>.</summary>
+    public static void Resize<T>(ref T[] array, int length)
+        where T : unmanaged
+    {
+        if (array.Length == length)
+        {
+            return;
+        }
+        var b = Allocate<T>(length);
+        array.AsSpan(0, Math.Min(array.Length, length)).CopyTo(b);
+        array = b;
+    }
 }

@@ -38,7 +38,13 @@ public sealed class Series
     /// <summary>Marks a row with no label in <see cref="Labels"/>.</summary>
     public const sbyte NoLabel = -1;
 
+    /// <summary>A series over <paramref name="timestamps"/>, stored compactly when regular (<see cref="TimeAxis.From"/>).</summary>
     public Series(string id, long[] timestamps, float[] values, int channels, sbyte[]? labels = null, RowSplit[]? splits = null)
+        : this(id, TimeAxis.From(timestamps ?? throw new ArgumentNullException(nameof(timestamps))), values, channels, labels, splits)
+    {
+    }
+
+    public Series(string id, TimeAxis timestamps, float[] values, int channels, sbyte[]? labels = null, RowSplit[]? splits = null)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(timestamps);
@@ -65,8 +71,11 @@ public sealed class Series
 
     public string Id { get; }
 
-    /// <summary>One per row, ascending; the unit is the owning <see cref="SeriesSet.TimestampKind"/>.</summary>
-    public long[] Timestamps { get; }
+    /// <summary>
+    /// One per row, ascending; the unit is the owning <see cref="SeriesSet.TimestampKind"/>. Regularly
+    /// sampled series keep them as runs (start, step), not one <c>long</c> per row.
+    /// </summary>
+    public TimeAxis Timestamps { get; }
 
     /// <summary>Row-major values: row <c>r</c>, channel <c>c</c> is at <c>r * Channels + c</c>.</summary>
     public float[] Values { get; }

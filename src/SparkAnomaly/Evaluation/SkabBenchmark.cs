@@ -537,7 +537,7 @@ public static class SkabBenchmark
 
     private static Series Slice(Series s, int start, int length, Func<int, RowSplit> split) => new(
         s.Id,
-        s.Timestamps.AsSpan(start, length).ToArray(),
+        s.Timestamps.ToArray(start, length),
         s.Values.AsSpan(start * s.Channels, length * s.Channels).ToArray(),
         s.Channels,
         s.Labels?.AsSpan(start, length).ToArray(),

@@ -47,6 +47,44 @@ public static class Hashing
         return h;
     }
 
+    /// <summary>
+    /// <see cref="Checksum(ReadOnlySpan{byte})"/> of the timestamps' bytes (int64s in memory order, as an
+    /// array of them would give), expanded a chunk at a time, so a compact axis is never expanded whole.
+    /// </summary>
+    public static ulong Checksum(Data.TimeAxis timestamps)
+    {
+        ArgumentNullException.ThrowIfNull(timestamps);
+        int n = timestamps.Length;
+        ulong h0 = FnvOffset ^ (ulong)(8L * n), h1 = h0 ^ 0x9E3779B97F4A7C15UL, h2 = h0 ^ 0xC2B2AE3D27D4EB4FUL, h3 = h0 ^ 0x165667B19E3779F9UL;
+        Span<long> chunk = stackalloc long[512];
+        int whole = n & ~3; // the words the four lanes take; the rest are hashed byte by byte
+        for (int start = 0; start < whole; start += chunk.Length)
+        {
+            var words = chunk[..Math.Min(chunk.Length, whole - start)];
+            timestamps.CopyTo(start, words);
+            for (int i = 0; i < words.Length; i += 4)
+            {
+                h0 = Lane(h0, (ulong)words[i]);
+                h1 = Lane(h1, (ulong)words[i + 1]);
+                h2 = Lane(h2, (ulong)words[i + 2]);
+                h3 = Lane(h3, (ulong)words[i + 3]);
+            }
+        }
+        ulong h = h0 ^ SplitMix(h1) ^ SplitMix(h2 + 1) ^ SplitMix(h3 + 2);
+        for (int r = whole; r < n; r++)
+        {
+            long t = timestamps[r];
+            foreach (byte b in MemoryMarshal.AsBytes(new ReadOnlySpan<long>(in t)))
+            {
+                h = (h ^ b) * FnvPrime;
+            }
+        }
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdUL;
+        h ^= h >> 33;
+        return h;
+    }
+
     private static ulong Lane(ulong h, ulong word)
     {
         ulong v = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
