@@ -48,7 +48,7 @@ public sealed record SkabOptions
     /// goes with <see cref="SkabFinalFit.AllTrainingRows"/>: the threshold's scores come from models fitted on fewer
     /// rows than the final one, which scores normal rows lower, so the nominal rate of k no longer holds and k is a
     /// calibration constant; of k ∈ {1.645, 2, 2.326} it is the one whose pseudo-test proxy detects at least as many
-    /// injected shifts as the previous defaults (k = 2.326 on a model fitted on rows 0–299) with half the false
+    /// injected shifts as the previous defaults (k = 2.326 on a model fitted on rows 0–299), with 42 % fewer false
     /// alarms (docs/skab.md). No test row took part in the choice.
     /// </summary>
     public string Threshold { get; init; } = "meanstd:1.645";
