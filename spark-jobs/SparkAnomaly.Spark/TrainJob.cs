@@ -18,10 +18,16 @@ public static class TrainJob
     public static void Run(SparkSession spark, JobArguments args, Action<string> log, CancellationToken cancellationToken)
     {
         TrainingConfig config = TrainingConfig.FromJson(SparkIo.ReadText(spark, args.Config!), args.Config!).Validate();
+        // The threshold step below fits one global value on the training rows' own scores. Held-out calibration rows
+        // would have to travel as their own column through sharding and scoring, and per-series thresholds would need
+        // the scores grouped by series; neither is done yet, so both are refused rather than silently ignored.
         if (config.CalibrationRows > 0)
         {
-            // The held-out rows would have to travel as their own column through sharding and scoring; not done yet.
             throw new SparkAnomalyException($"calibrationRows is {config.CalibrationRows}, but the Spark trainer fits the threshold on the training rows' own scores only. Set calibrationRows to 0 in '{args.Config}', or train with 'sparkanomaly train' on one machine.");
+        }
+        if (config.ThresholdScope == ThresholdScope.PerSeries)
+        {
+            throw new SparkAnomalyException($"thresholdScope is per-series, but the Spark trainer fits one global threshold only. Set thresholdScope to global in '{args.Config}', or train with 'sparkanomaly train' on one machine.");
         }
         string[] channels = args.Channels;
         if (channels.Length == 0)
