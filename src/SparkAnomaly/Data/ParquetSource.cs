@@ -254,8 +254,15 @@ internal static class ParquetSource
                 if (tf.ClrType == typeof(long) && !tf.IsNullable)
                 {
                     progress.Where = $"row group {g}, column '{tf.Name}'";
-                    rawTimes = await rg.ReadRawColumnDataBaseAsync(tf, default).ConfigureAwait(false) as Parquet.Data.RawColumnData<long>;
-                    if (rawTimes is null || rawTimes.Values.Length != n)
+                    var raw = await rg.ReadRawColumnDataBaseAsync(tf, default).ConfigureAwait(false);
+                    rawTimes = raw as Parquet.Data.RawColumnData<long>;
+                    if (rawTimes is null)
+                    {
+                        // Not the int64 buffer we asked for: hand the pooled buffer back and take the row path.
+                        (raw as IDisposable)?.Dispose();
+                        return false;
+                    }
+                    if (rawTimes.Values.Length != n)
                     {
                         return false;
                     }
@@ -279,6 +286,13 @@ internal static class ParquetSource
 
             // Room in each series, and where each run's rows will go.
             var pending = new Dictionary<SeriesBuilder, int>();
+            // Each series' rows in this row group, summed in one pass: with many interleaved series, a scan of the
+            // remaining runs per series would cost series × runs.
+            var totals = new Dictionary<SeriesBuilder, int>();
+            foreach (var run in runs)
+            {
+                totals[run.Series] = totals.GetValueOrDefault(run.Series) + run.End - run.Start;
+            }
             var starts = new int[runs.Count];
             for (int k = 0; k < runs.Count; k++)
             {
@@ -286,15 +300,7 @@ internal static class ParquetSource
                 pending.TryGetValue(run.Series, out int before);
                 if (before == 0)
                 {
-                    int total = 0;
-                    for (int q = k; q < runs.Count; q++)
-                    {
-                        if (runs[q].Series == run.Series)
-                        {
-                            total += runs[q].End - runs[q].Start;
-                        }
-                    }
-                    run.Series.ReserveWithin(total, fileRows - fileRow - run.Start);
+                    run.Series.ReserveWithin(totals[run.Series], fileRows - fileRow - run.Start);
                 }
                 starts[k] = run.Series.Count + before;
                 pending[run.Series] = before + run.End - run.Start;
@@ -408,7 +414,8 @@ internal static class ParquetSource
             }
             try
             {
-                return IdRuns(ctx, ids.Values, raw.DefinitionLevels, f.MaxDefinitionLevel, n);
+                // A required column has no definition levels (Parquet.Net throws when asked for them).
+                return IdRuns(ctx, ids.Values, f.MaxDefinitionLevel > 0 ? raw.DefinitionLevels : ReadOnlySpan<int>.Empty, f.MaxDefinitionLevel, n);
             }
             finally
             {

@@ -277,7 +277,7 @@ internal sealed class TimeRuns
     public void Append(long t)
     {
         int last = _rows.Count - 1;
-        if (last < 0)
+        if (last < 0 || Overflows(_last, t))
         {
             NewRun(t);
         }
@@ -308,7 +308,7 @@ internal sealed class TimeRuns
             long step = _steps[last];
             long prev = _last;
             int j = i;
-            while (j < times.Length && times[j] - prev == step)
+            while (j < times.Length && times[j] - prev == step && !Overflows(prev, times[j]))
             {
                 prev = times[j];
                 j++;
@@ -338,6 +338,8 @@ internal sealed class TimeRuns
             _last = first + rows - 1;
         }
     }
+
+    private static bool Overflows(long prev, long t) => ((t ^ prev) & (t ^ (t - prev))) < 0;
 
     private void NewRun(long t)
     {

@@ -230,8 +230,12 @@ public sealed record TrainingConfig
         return diffs;
     }
 
+    // Fields added after checkpoints were first written leave the hash when at their default, so a checkpoint
+    // from before them still resumes under a config that does not use them.
     private string ResultDefiningJson() =>
-        string.Join(";", ResultDefiningProperties().Select(p => p.Name + "=" + JsonSerializer.Serialize(p.GetValue(this), s_json)));
+        string.Join(";", ResultDefiningProperties()
+            .Where(p => !(p.Name == nameof(CalibrationRows) && CalibrationRows == 0))
+            .Select(p => p.Name + "=" + JsonSerializer.Serialize(p.GetValue(this), s_json)));
 
     private static IEnumerable<PropertyInfo> ResultDefiningProperties() =>
         typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)

@@ -197,4 +197,39 @@ public sealed class DataReaderTimeAxisTests : IDisposable
         var e = Assert.Throws<SparkAnomalyException>(() => DataReader.Read(Parquet("back2.parquet", Series("s", times)), new ReadOptions { Order = OrderPolicy.Reject }));
         Assert.Contains("timestamp 0 is earlier than the previous row's 99", e.Message);
     }
+
+    [Fact]
+    public void Read_RequiredSeriesIdColumn_LoadsLikeTheNullableOne()
+    {
+        // Spark and pyarrow write non-null columns as required: they carry no definition levels.
+        var rows = Series("x", Regular(1, 1, 3)).Concat(Series("y", Regular(1, 1, 3))).ToList();
+        string required = Path.Combine(_dir.Path, "required.parquet");
+        Write(required, [
+            new PqColumn(new Parquet.Schema.DataField<string>("series_id", nullable: false), rows.Select(r => r.Series).ToArray()),
+            Longs("timestamp", rows.Select(r => r.Time).ToArray()),
+            Floats("a", rows.Select(r => r.A).ToArray()),
+            Floats("b", rows.Select(r => r.B).ToArray()),
+        ]);
+
+        AssertSameSet(DataReader.Read(Parquet("nullable.parquet", rows)), DataReader.Read(required));
+    }
+
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("parquet")]
+    public void Read_IntegerTimesFurtherApartThanLongRange_AreOrderedByValue(string format)
+    {
+        // Differences of these times overflow a long; order must still follow the values, not the wrapped step.
+        long[] descending = [5_000_000_000_000_000_000, -5_000_000_000_000_000_000, -4_999_999_999_999_999_999];
+        long[] ascending = [-5_000_000_000_000_000_000, 5_000_000_000_000_000_000];
+        string Write(string name, long[] times) => format == "csv"
+            ? Csv(name + ".csv", Series("s", times))
+            : Parquet(name + ".parquet", Series("s", times));
+
+        var sorted = DataReader.Read(Write("descending", descending));
+        var kept = DataReader.Read(Write("ascending", ascending), new ReadOptions { Order = OrderPolicy.Reject });
+
+        Assert.Equal(descending.Order(), sorted.Series[0].Timestamps.ToArray());
+        Assert.Equal(ascending, kept.Series[0].Timestamps.ToArray());
+    }
 }

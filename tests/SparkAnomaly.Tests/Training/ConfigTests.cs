@@ -41,5 +41,16 @@ public sealed class ConfigTests
         Assert.Equal(a.ResultHash(), (a with { ThreadsPerWorker = 2, Device = "cpu", CheckpointEvery = 1, MaxTaskRetries = 9 }).ResultHash());
         Assert.NotEqual(a.ResultHash(), (a with { Seed = 1 }).ResultHash());
         Assert.NotEqual(a.ResultHash(), (a with { Workers = 3 }).ResultHash());
+        Assert.NotEqual(a.ResultHash(), (a with { CalibrationRows = 5 }).ResultHash());
+    }
+
+    [Fact]
+    public void ResultHash_OfConfigsWithoutNewerFields_IsTheOneEarlierVersionsWroteIntoCheckpoints()
+    {
+        // Printed by the library at commit 5d6e8a4 (before calibrationRows existed): a checkpoint written then must
+        // still resume under the same settings, so a field at its default may not change the hash.
+        var a = new TrainingConfig();
+        Assert.Equal(0x1156b749be33a014UL, a.ResultHash());
+        Assert.Equal(0x70fc5cf5280a4e00UL, (a with { Seed = 7, Workers = 3 }).ResultHash());
     }
 }
