@@ -47,8 +47,9 @@ internal static partial class Commands
         weighting.AcceptOnlyFromAmong("none", "fit-error", "held-out-error");
         scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
         finalFit.AcceptOnlyFromAmong("fit-rows", "all-training-rows");
+        var ensemble = new Option<int?>("--ensemble") { Description = $"Models per fit (seeds --seed, --seed + 1, …), whose channel errors are averaged (default {defaults.Ensemble})." };
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
-        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit, persistence, finalFit })
+        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit, persistence, finalFit, ensemble })
         {
             cmd.Options.Add(o);
         }
@@ -79,6 +80,7 @@ internal static partial class Commands
                 DetrendChannels = p.GetValue(detrendChannels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.DetrendChannels,
                 ChannelWeighting = p.GetValue(weighting) is string wt ? Enum.Parse<SkabChannelWeighting>(wt.Replace("-", ""), ignoreCase: true) : o.ChannelWeighting,
                 CrossFitFolds = p.GetValue(crossFit) ?? o.CrossFitFolds,
+                Ensemble = p.GetValue(ensemble) ?? o.Ensemble,
                 FinalFit = p.GetValue(finalFit) is string ff ? Enum.Parse<SkabFinalFit>(ff.Replace("-", ""), ignoreCase: true) : o.FinalFit,
                 Channels = p.GetValue(channels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.Channels,
             };
@@ -133,7 +135,7 @@ internal static partial class Commands
         {
             window = result.Options.WindowLength, hidden = result.Options.HiddenSize, latent = result.Options.LatentSize, epochs = result.Options.Epochs,
             workers = result.Options.Workers, channels = result.Options.Channels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
-            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, finalFit = Kebab(result.Options.FinalFit.ToString()), minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, persistence = result.Options.Filter.Persistence, seed = result.Options.Seed,
+            scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, finalFit = Kebab(result.Options.FinalFit.ToString()), ensemble = result.Options.Ensemble, minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, persistence = result.Options.Filter.Persistence, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),
         validationError = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),

@@ -113,6 +113,12 @@ public sealed record SkabOptions
     /// </summary>
     public SkabFinalFit FinalFit { get; init; } = SkabFinalFit.AllTrainingRows;
 
+    /// <summary>
+    /// Models per fit, trained with seeds <see cref="Seed"/>, <see cref="Seed"/> + 1, …; a row's channel contributions
+    /// are the mean of theirs (1: one model, as before).
+    /// </summary>
+    public int Ensemble { get; init; } = 1;
+
     /// <summary>Channels to use (null: all eight).</summary>
     public IReadOnlyList<string>? Channels { get; init; }
 
@@ -129,6 +135,10 @@ public sealed record SkabOptions
         if (CrossFitFolds < 1 || (CrossFitFolds > 1 && (ValidationRows == 0 || SkabBenchmark.TrainRows - CrossFitFolds * ValidationRows < WindowLength + 1)))
         {
             throw new SparkAnomalyException($"cross-fit folds is {CrossFitFolds}; it must be 1, or more with validation rows > 0 and {CrossFitFolds} × {ValidationRows} held-out rows leaving at least {WindowLength + 1} rows for the first fold's fit (--cross-fit-folds 1 turns cross-fitting off).");
+        }
+        if (Ensemble is < 1 or > 100)
+        {
+            throw new SparkAnomalyException($"ensemble is {Ensemble}; it must be between 1 and 100 models per fit.");
         }
         if (MaxFiles is < 1)
         {
@@ -245,7 +255,7 @@ public static class SkabBenchmark
             files = files.Take(max).ToList();
         }
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}, cross-fit folds {options.CrossFitFolds}, final fit on {(options.FinalFit == SkabFinalFit.AllTrainingRows ? "all training rows" : "the rows before the held-out ones")}, persistence {options.Filter.Persistence}"));
+            $"SKAB: {files.Count} files; window {options.WindowLength}, hidden {options.HiddenSize}, latent {options.LatentSize}, {options.Epochs} epochs, {options.Workers} workers, threshold {options.Threshold} on {(options.ValidationRows > 0 ? $"{options.ValidationRows} held-out training rows" : "in-sample training scores")}, score rule {options.ScoreRule}, detrend {detrend?.ToString() ?? "none"}{(detrend is null ? "" : $" of {string.Join("+", detrend.Channels)}")}, channel weighting {options.ChannelWeighting}, ensemble {options.Ensemble}, cross-fit folds {options.CrossFitFolds}, final fit on {(options.FinalFit == SkabFinalFit.AllTrainingRows ? "all training rows" : "the rows before the held-out ones")}, persistence {options.Filter.Persistence}"));
         var spec = ThresholdSpec.Parse(options.Threshold);
         // Per channel: held-out minus in-sample mean contribution, summed over files. A training-parts-only
         // diagnostic of which channels drift between the fitted rows and later rows.
@@ -265,7 +275,7 @@ public static class SkabBenchmark
             }
 
             var fit = FitFile(file, trainRows, set, tidy, options, spec);
-            var model = fit.Model;
+            var model = fit.Model.First;
             var weights = fit.Weights;
             double validationError = fit.ValidationError, lateExceedance = fit.LateExceedance;
             if (fit.Drift is { } drift)
@@ -288,7 +298,7 @@ public static class SkabBenchmark
                 continue;
             }
 
-            var scored = Scorer.Score(model, new SeriesSet(new[] { file }, set.ChannelNames, set.TimestampKind, tidy), out _)[0];
+            var scored = fit.Model.Score(new SeriesSet(new[] { file }, set.ChannelNames, set.TimestampKind, tidy));
             // Weights of 1 reproduce the library's score exactly (same sum, same order).
             var weighted = WeightedScore(scored.Contributions, set.Channels, weights);
             scored = scored with { Score = weighted, IsAnomaly = weighted.Select(v => v > model.Threshold.Value).ToArray() };
@@ -332,7 +342,51 @@ public static class SkabBenchmark
     /// <param name="ValidationError">Mean score of the held-out rows by the model fitted before them.</param>
     /// <param name="LateExceedance">The within-train false-alarm proxy (NaN when it cannot be computed).</param>
     /// <param name="Drift">Per channel, held-out minus in-sample mean contribution; null without validation rows.</param>
-    private sealed record FileFit(TrainedModel Model, double[] Weights, double ValidationError, double LateExceedance, double[]? Drift);
+    private sealed record FileFit(Ensemble Model, double[] Weights, double ValidationError, double LateExceedance, double[]? Drift);
+
+    /// <summary>The models of one fit (seeds Seed, Seed + 1, …), scoring as one: a row's contributions are the mean of theirs.</summary>
+    private sealed record Ensemble(IReadOnlyList<TrainedModel> Models)
+    {
+        public TrainedModel First => Models[0];
+
+        public static Ensemble Train(SeriesSet data, TrainingConfig config, int size) =>
+            new(Enumerable.Range(0, size).Select(j => Detector.Train(data, config with { Seed = config.Seed + j }).Model).ToList());
+
+        public Ensemble WithThreshold(ThresholdInfo threshold) => new(Models.Select(m => m.WithThreshold(threshold)).ToList());
+
+        /// <summary>Scores the one series of <paramref name="data"/>; with one model, exactly <see cref="Scorer.Score"/>.</summary>
+        public ScoredSeries Score(SeriesSet data)
+        {
+            var first = Scorer.Score(Models[0], data, out _)[0];
+            if (Models.Count == 1)
+            {
+                return first;
+            }
+            var score = first.Score.ToArray();
+            var contributions = first.Contributions.ToArray();
+            foreach (var m in Models.Skip(1))
+            {
+                var s = Scorer.Score(m, data, out _)[0];
+                for (int i = 0; i < score.Length; i++)
+                {
+                    score[i] += s.Score[i];
+                }
+                for (int i = 0; i < contributions.Length; i++)
+                {
+                    contributions[i] += s.Contributions[i];
+                }
+            }
+            for (int i = 0; i < score.Length; i++)
+            {
+                score[i] /= Models.Count;
+            }
+            for (int i = 0; i < contributions.Length; i++)
+            {
+                contributions[i] /= Models.Count;
+            }
+            return first with { Score = score, Contributions = contributions };
+        }
+    }
 
     /// <summary>
     /// The per-file procedure on the file's first <paramref name="trainRows"/> rows only: a model fitted on all but the last
@@ -347,13 +401,13 @@ public static class SkabBenchmark
         var fitRows = trainRows - options.ValidationRows;
         var trainPart = Slice(file, 0, trainRows, r => r < fitRows ? RowSplit.Train : RowSplit.Test);
         var trainSet = new SeriesSet(new[] { trainPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})");
-        var model = Detector.Train(trainSet, config).Model;
+        var model = Ensemble.Train(trainSet, config, options.Ensemble);
         var weights = Enumerable.Repeat(1.0, set.Channels).ToArray();
         if (options.ValidationRows == 0)
         {
             return new FileFit(model, weights, double.NaN, double.NaN, null);
         }
-        var scoredTrain = Scorer.Score(model, trainSet, out _)[0];
+        var scoredTrain = model.Score(trainSet);
         double validationError = scoredTrain.Score.AsSpan(fitRows, options.ValidationRows).ToArray().Average();
         weights = ChannelWeights(options.ChannelWeighting, scoredTrain.Contributions, set.Channels, 0, fitRows, fitRows, options.ValidationRows);
         var heldOut = WeightedScore(scoredTrain.Contributions, set.Channels, weights).AsSpan(fitRows, options.ValidationRows).ToArray();
@@ -364,7 +418,7 @@ public static class SkabBenchmark
             int foldFit = fitRows - k * options.ValidationRows;
             var foldPart = Slice(file, 0, foldFit + options.ValidationRows, r => r < foldFit ? RowSplit.Train : RowSplit.Test);
             var foldSet = new SeriesSet(new[] { foldPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{foldFit + options.ValidationRows})");
-            var foldScored = Scorer.Score(Detector.Train(foldSet, config).Model, foldSet, out _)[0];
+            var foldScored = Ensemble.Train(foldSet, config, options.Ensemble).Score(foldSet);
             extra.AddRange(WeightedScore(foldScored.Contributions, set.Channels, weights).AsSpan(foldFit, options.ValidationRows).ToArray());
         }
         // Within-train false-alarm proxy: the same rule fitted on the first half of the held-out rows,
@@ -394,7 +448,7 @@ public static class SkabBenchmark
             // The threshold's scores all come from models fitted before the rows they score; the model that meets
             // the test part is refitted on every training row, so it has seen the rows nearest to that part.
             var allPart = Slice(file, 0, trainRows, _ => RowSplit.Train);
-            model = Detector.Train(new SeriesSet(new[] { allPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})"), config).Model;
+            model = Ensemble.Train(new SeriesSet(new[] { allPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})"), config, options.Ensemble);
         }
         return new FileFit(model.WithThreshold(threshold), weights, validationError, lateExceedance, drift);
     }
@@ -418,9 +472,9 @@ public static class SkabBenchmark
         var part = Slice(file, 0, trainRows, r => r < pseudoTrain ? RowSplit.Train : RowSplit.Test);
         double Flagged(Series s)
         {
-            var scored = Scorer.Score(fit.Model, new SeriesSet(new[] { s }, set.ChannelNames, set.TimestampKind, tidy), out _)[0];
+            var scored = fit.Model.Score(new SeriesSet(new[] { s }, set.ChannelNames, set.TimestampKind, tidy));
             var weighted = WeightedScore(scored.Contributions, set.Channels, fit.Weights);
-            var alarms = options.Filter.Apply(weighted.Select(v => v > fit.Model.Threshold.Value).ToArray());
+            var alarms = options.Filter.Apply(weighted.Select(v => v > fit.Model.First.Threshold.Value).ToArray());
             return alarms.AsSpan(pseudoTrain, PseudoTestRows).Count(true) / (double)PseudoTestRows;
         }
         double falseAlarm = Flagged(part);

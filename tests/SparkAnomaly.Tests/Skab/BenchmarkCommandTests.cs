@@ -114,7 +114,24 @@ public sealed class BenchmarkCommandTests
         Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
     }
 
+    [Fact]
+    public void BenchmarkSkab_Ensemble_AveragesSeveralModelsPerFit()
+    {
+        string[] Args(string size) => ["benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", "--ensemble", size];
+        var (code1, out1, err1) = CliTests.Run(Args("1"));
+        var (code2, out2, err2) = CliTests.Run(Args("2"));
+
+        Assert.True(code1 == 0, err1);
+        Assert.True(code2 == 0, err2);
+        var one = JsonDocument.Parse(out1).RootElement;
+        var two = JsonDocument.Parse(out2).RootElement;
+        Assert.Equal(2, two.GetProperty("settings").GetProperty("ensemble").GetInt32());
+        // A second model (seed + 1) changes the out-of-sample scores, so the threshold they give.
+        Assert.NotEqual(one.GetProperty("perFile")[0].GetProperty("threshold").GetDouble(), two.GetProperty("perFile")[0].GetProperty("threshold").GetDouble());
+    }
+
     [Theory]
+    [InlineData("--ensemble", "0")]
     [InlineData("--detrend", "ma:0")]
     [InlineData("--detrend-channels", "NoSuchChannel")]
     public void BenchmarkSkab_BadDetrend_ExitsOneWithOneLine(string option, string value)
