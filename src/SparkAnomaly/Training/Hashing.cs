@@ -27,24 +27,9 @@ public static class Hashing
     /// </summary>
     public static ulong Checksum(ReadOnlySpan<byte> data)
     {
-        ulong h0 = FnvOffset ^ (ulong)data.Length, h1 = h0 ^ 0x9E3779B97F4A7C15UL, h2 = h0 ^ 0xC2B2AE3D27D4EB4FUL, h3 = h0 ^ 0x165667B19E3779F9UL;
-        var words = MemoryMarshal.Cast<byte, ulong>(data[..(data.Length & ~31)]);
-        for (int i = 0; i < words.Length; i += 4)
-        {
-            h0 = Lane(h0, words[i]);
-            h1 = Lane(h1, words[i + 1]);
-            h2 = Lane(h2, words[i + 2]);
-            h3 = Lane(h3, words[i + 3]);
-        }
-        ulong h = h0 ^ SplitMix(h1) ^ SplitMix(h2 + 1) ^ SplitMix(h3 + 2);
-        foreach (byte b in data[(data.Length & ~31)..])
-        {
-            h = (h ^ b) * FnvPrime;
-        }
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdUL;
-        h ^= h >> 33;
-        return h;
+        var lanes = new Lanes(data.Length);
+        lanes.Add(MemoryMarshal.Cast<byte, ulong>(data[..(data.Length & ~31)]));
+        return lanes.Finish(data[(data.Length & ~31)..]);
     }
 
     /// <summary>
@@ -55,34 +40,59 @@ public static class Hashing
     {
         ArgumentNullException.ThrowIfNull(timestamps);
         int n = timestamps.Length;
-        ulong h0 = FnvOffset ^ (ulong)(8L * n), h1 = h0 ^ 0x9E3779B97F4A7C15UL, h2 = h0 ^ 0xC2B2AE3D27D4EB4FUL, h3 = h0 ^ 0x165667B19E3779F9UL;
+        var lanes = new Lanes(8L * n);
         Span<long> chunk = stackalloc long[512];
         int whole = n & ~3; // the words the four lanes take; the rest are hashed byte by byte
         for (int start = 0; start < whole; start += chunk.Length)
         {
             var words = chunk[..Math.Min(chunk.Length, whole - start)];
             timestamps.CopyTo(start, words);
+            lanes.Add(MemoryMarshal.Cast<long, ulong>(words));
+        }
+        Span<long> tail = stackalloc long[3];
+        tail = tail[..(n - whole)];
+        timestamps.CopyTo(whole, tail);
+        return lanes.Finish(MemoryMarshal.AsBytes(tail));
+    }
+
+    /// <summary>The state of <see cref="Checksum(ReadOnlySpan{byte})"/>: four lanes over whole 32-byte blocks, then the tail.</summary>
+    private struct Lanes
+    {
+        private ulong _h0, _h1, _h2, _h3;
+
+        public Lanes(long length)
+        {
+            _h0 = FnvOffset ^ (ulong)length;
+            _h1 = _h0 ^ 0x9E3779B97F4A7C15UL;
+            _h2 = _h0 ^ 0xC2B2AE3D27D4EB4FUL;
+            _h3 = _h0 ^ 0x165667B19E3779F9UL;
+        }
+
+        /// <summary>Words in multiples of four, in order.</summary>
+        public void Add(ReadOnlySpan<ulong> words)
+        {
             for (int i = 0; i < words.Length; i += 4)
             {
-                h0 = Lane(h0, (ulong)words[i]);
-                h1 = Lane(h1, (ulong)words[i + 1]);
-                h2 = Lane(h2, (ulong)words[i + 2]);
-                h3 = Lane(h3, (ulong)words[i + 3]);
+                _h0 = Lane(_h0, words[i]);
+                _h1 = Lane(_h1, words[i + 1]);
+                _h2 = Lane(_h2, words[i + 2]);
+                _h3 = Lane(_h3, words[i + 3]);
             }
         }
-        ulong h = h0 ^ SplitMix(h1) ^ SplitMix(h2 + 1) ^ SplitMix(h3 + 2);
-        for (int r = whole; r < n; r++)
+
+        /// <summary>Folds the lanes, hashes the tail (under 32 bytes) byte by byte, and avalanches.</summary>
+        public readonly ulong Finish(ReadOnlySpan<byte> tail)
         {
-            long t = timestamps[r];
-            foreach (byte b in MemoryMarshal.AsBytes(new ReadOnlySpan<long>(in t)))
+            ulong h = _h0 ^ SplitMix(_h1) ^ SplitMix(_h2 + 1) ^ SplitMix(_h3 + 2);
+            foreach (byte b in tail)
             {
                 h = (h ^ b) * FnvPrime;
             }
+            h ^= h >> 33;
+            h *= 0xff51afd7ed558ccdUL;
+            h ^= h >> 33;
+            return h;
         }
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdUL;
-        h ^= h >> 33;
-        return h;
     }
 
     private static ulong Lane(ulong h, ulong word)
