@@ -515,67 +515,22 @@ internal sealed class SeriesBuilder
         }
     }
 
+    /// <summary>
+    /// Warns when the steps between consecutive timestamps are not all within 1 % of their median (clock jitter in
+    /// exported sensor data counts as regular). The steps come counted (a run's step once for all its rows), so
+    /// a compact time axis is never expanded.
+    /// </summary>
     private void WarnIfIrregular(ReadContext ctx, int n)
     {
         if (n < 3)
         {
             return;
         }
-        if (_runs is not null)
-        {
-            WarnIfIrregular(ctx, n, _runs);
-            return;
-        }
-        var diffs = new long[n - 1];
-        for (int i = 1; i < n; i++)
-        {
-            diffs[i - 1] = _timestamps![i] - _timestamps[i - 1];
-        }
-        long min = diffs.Min();
-        long max = diffs.Max();
-        Array.Sort(diffs);
-        long median = diffs[diffs.Length / 2];
-        // Within 1% of the median counts as regular (clock jitter in exported sensor data).
-        long tolerance = Math.Max(median / 100, 0);
-        int off = 0;
-        foreach (long d in diffs)
-        {
-            if (Math.Abs(d - median) > tolerance)
-            {
-                off++;
-            }
-        }
-        if (off > 0)
-        {
-            ctx.Warnings.Add(
-                $"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
-        }
-    }
-
-    /// <summary>
-    /// <see cref="WarnIfIrregular(ReadContext, int)"/> over runs: the same steps (each run's step once per
-    /// row after its first, and the step into each run), counted instead of listed, so the same message.
-    /// </summary>
-    private void WarnIfIrregular(ReadContext ctx, int n, TimeRuns runs)
-    {
-        var steps = new List<(long Step, int Count)>(2 * runs.RunCount);
-        for (int k = 0; k < runs.RunCount; k++)
-        {
-            int row = runs.RunRow(k);
-            if (k > 0)
-            {
-                steps.Add((runs.RunFirst(k) - runs[row - 1], 1));
-            }
-            int rows = Math.Min(runs.RunEnd(k), n) - row;
-            if (rows > 1)
-            {
-                steps.Add((runs.RunStep(k), rows - 1));
-            }
-        }
+        var steps = StepCounts(n);
         steps.Sort((x, y) => x.Step.CompareTo(y.Step));
         long min = steps[0].Step;
         long max = steps[^1].Step;
-        // The element at index (n - 1) / 2 of the sorted steps, as in the per-row version.
+        // The element at index (n - 1) / 2 of the n - 1 sorted steps.
         int at = (n - 1) / 2;
         long median = steps[^1].Step;
         int seen = 0;
@@ -602,6 +557,44 @@ internal sealed class SeriesBuilder
             ctx.Warnings.Add(
                 $"Series '{Id}' ({ctx.FileOf(OriginOf(0))}): irregular sampling: {off} of {n - 1} steps differ from the median step {FormatStep(ctx, median)} (min {FormatStep(ctx, min)}, max {FormatStep(ctx, max)}).");
         }
+    }
+
+    /// <summary>The n − 1 steps between consecutive timestamps, as (step, how many times) in row order.</summary>
+    private List<(long Step, int Count)> StepCounts(int n)
+    {
+        if (_runs is null)
+        {
+            // Equal neighbouring steps share an entry, so jittery data costs far less than a long per row.
+            var list = new List<(long Step, int Count)>();
+            for (int i = 1; i < n; i++)
+            {
+                long step = _timestamps![i] - _timestamps[i - 1];
+                if (list.Count > 0 && list[^1].Step == step)
+                {
+                    list[^1] = (step, list[^1].Count + 1);
+                }
+                else
+                {
+                    list.Add((step, 1));
+                }
+            }
+            return list;
+        }
+        var steps = new List<(long Step, int Count)>(2 * _runs.RunCount);
+        for (int k = 0; k < _runs.RunCount; k++)
+        {
+            int row = _runs.RunRow(k);
+            if (k > 0)
+            {
+                steps.Add((_runs.RunFirst(k) - _runs[row - 1], 1));
+            }
+            int rows = Math.Min(_runs.RunEnd(k), n) - row;
+            if (rows > 1)
+            {
+                steps.Add((_runs.RunStep(k), rows - 1));
+            }
+        }
+        return steps;
     }
 
     /// <summary>
