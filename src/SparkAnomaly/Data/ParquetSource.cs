@@ -331,26 +331,10 @@ internal static class ParquetSource
             }
 
             // Every channel passed: append the rows.
-            long[]? times = timeCol?.Micros ?? timeCol?.Integers;
+            ReadOnlySpan<long> times = rawTimes is not null ? rawTimes.Values : timeCol?.Micros ?? timeCol?.Integers;
             foreach (var run in runs)
             {
-                var series = run.Series;
-                int rows = run.End - run.Start;
-                int start = series.AppendRows(rows, fileRows - fileRow - run.Start);
-                if (rawTimes is not null)
-                {
-                    series.SetTimes(start, rawTimes.Values.Slice(run.Start, rows));
-                }
-                else if (times is not null)
-                {
-                    series.SetTimes(start, times.AsSpan(run.Start, rows));
-                }
-                else
-                {
-                    series.SetSteps(start, rows, series.NextStep);
-                    series.NextStep += rows;
-                }
-                series.SetOrigin(start, rows, ReadContext.Origin(fileIndex, fileRow + run.Start + 1));
+                AppendRun(run, fileRows - fileRow, times.IsEmpty ? default : times.Slice(run.Start, run.End - run.Start), ReadContext.Origin(fileIndex, fileRow + run.Start + 1));
             }
             return true;
         }
@@ -403,7 +387,6 @@ internal static class ParquetSource
     /// </summary>
     private static async Task<List<Run>?> SeriesRunsAsync(ReadContext ctx, ParquetRowGroupReader rg, int g, DataField f, int n, Progress progress, Func<int, Task<Column>> load, int col)
     {
-        var runs = new List<Run>();
         if (f.ClrType == typeof(ReadOnlyMemory<char>))
         {
             progress.Where = $"row group {g}, column '{f.Name}'";
@@ -432,23 +415,8 @@ internal static class ParquetSource
         }
         try
         {
-            int i = 0;
-            while (i < n)
-            {
-                string? id = texts[i];
-                if (string.IsNullOrEmpty(id))
-                {
-                    return null;
-                }
-                int j = i + 1;
-                while (j < n && (ReferenceEquals(texts[j], id) || texts[j] == id))
-                {
-                    j++;
-                }
-                runs.Add(new Run(ctx.GetSeries(id), i, j));
-                i = j;
-            }
-            return runs;
+            var runs = TextRuns(ctx, texts, n, out int end);
+            return end == n ? runs : null;
         }
         finally
         {
@@ -517,62 +485,76 @@ internal static class ParquetSource
     /// </summary>
     private static int CopyRows(ReadContext ctx, SeriesBuilder? fixedSeries, Column? seriesCol, Column? timeCol, Column[] chCols, int n, long fileRow, long fileRows, int fileIndex)
     {
-        var texts = seriesCol?.Texts;
         long[]? times = timeCol?.Micros ?? timeCol?.Integers;
         int channels = chCols.Length;
-        int i = 0;
-        while (i < n)
+        int end = n;
+        var runs = fixedSeries is not null ? [new Run(fixedSeries, 0, n)] : TextRuns(ctx, seriesCol!.Texts!, n, out end);
+        foreach (var run in runs)
         {
-            SeriesBuilder series;
-            int j;
-            if (fixedSeries is not null)
-            {
-                series = fixedSeries;
-                j = n;
-            }
-            else
-            {
-                string? id = texts![i];
-                if (string.IsNullOrEmpty(id))
-                {
-                    return i;
-                }
-                j = i + 1;
-                while (j < n)
-                {
-                    string? x = texts[j];
-                    if (!ReferenceEquals(x, id) && x != id)
-                    {
-                        break;
-                    }
-                    j++;
-                }
-                series = ctx.GetSeries(id);
-            }
-            int k = j - i;
-            int start = series.AppendRows(k, fileRows - fileRow - i);
-            if (times is not null)
-            {
-                series.SetTimes(start, times.AsSpan(i, k));
-            }
-            else
-            {
-                series.SetSteps(start, k, series.NextStep);
-                series.NextStep += k;
-            }
-            series.SetOrigin(start, k, ReadContext.Origin(fileIndex, fileRow + i + 1));
-            var values = series.Values(start, k);
+            int k = run.End - run.Start;
+            int start = AppendRun(run, fileRows - fileRow, times is null ? default : times.AsSpan(run.Start, k), ReadContext.Origin(fileIndex, fileRow + run.Start + 1));
+            var values = run.Series.Values(start, k);
             for (int c = 0; c < channels; c++)
             {
-                var src = chCols[c].Floats.AsSpan(i, k);
+                var src = chCols[c].Floats.AsSpan(run.Start, k);
                 for (int r = 0, d = c; r < src.Length; r++, d += channels)
                 {
                     values[d] = src[r];
                 }
             }
+        }
+        return end;
+    }
+
+    /// <summary>
+    /// Appends a run's rows to its series: their times (<paramref name="times"/>, or the series' next steps when it
+    /// is empty, as with no time column) and their origins; returns the first new row. <paramref name="rowsLeft"/>
+    /// counts the file's rows from the row group's first.
+    /// </summary>
+    private static int AppendRun(Run run, long rowsLeft, ReadOnlySpan<long> times, long origin)
+    {
+        var series = run.Series;
+        int rows = run.End - run.Start;
+        int start = series.AppendRows(rows, rowsLeft - run.Start);
+        if (!times.IsEmpty)
+        {
+            series.SetTimes(start, times);
+        }
+        else
+        {
+            series.SetSteps(start, rows, series.NextStep);
+            series.NextStep += rows;
+        }
+        series.SetOrigin(start, rows, origin);
+        return start;
+    }
+
+    /// <summary>
+    /// Runs of equal text ids (compared by reference, then by value) from row 0 up to the first null or empty id,
+    /// whose row is <paramref name="end"/> (<paramref name="n"/> when there is none).
+    /// </summary>
+    private static List<Run> TextRuns(ReadContext ctx, string?[] texts, int n, out int end)
+    {
+        var runs = new List<Run>();
+        int i = 0;
+        while (i < n)
+        {
+            string? id = texts[i];
+            if (string.IsNullOrEmpty(id))
+            {
+                end = i;
+                return runs;
+            }
+            int j = i + 1;
+            while (j < n && (ReferenceEquals(texts[j], id) || texts[j] == id))
+            {
+                j++;
+            }
+            runs.Add(new Run(ctx.GetSeries(id), i, j));
             i = j;
         }
-        return n;
+        end = n;
+        return runs;
     }
 
     private static long Time(ReadContext ctx, Column col, int i, byte[] scratch, string path, long row, string name, string where)
