@@ -362,29 +362,31 @@ public static class SkabBenchmark
             {
                 return first;
             }
-            var score = first.Score.ToArray();
-            var contributions = first.Contributions.ToArray();
+            var sums = (Score: first.Score.ToArray(), Contributions: first.Contributions.ToArray());
             foreach (var m in Models.Skip(1))
             {
                 var s = Scorer.Score(m, data, out _)[0];
-                for (int i = 0; i < score.Length; i++)
-                {
-                    score[i] += s.Score[i];
-                }
-                for (int i = 0; i < contributions.Length; i++)
-                {
-                    contributions[i] += s.Contributions[i];
-                }
+                Add(sums.Score, s.Score);
+                Add(sums.Contributions, s.Contributions);
             }
-            for (int i = 0; i < score.Length; i++)
+            return first with { Score = Mean(sums.Score), Contributions = Mean(sums.Contributions) };
+        }
+
+        private static void Add(double[] into, double[] values)
+        {
+            for (int i = 0; i < into.Length; i++)
             {
-                score[i] /= Models.Count;
+                into[i] += values[i];
             }
-            for (int i = 0; i < contributions.Length; i++)
+        }
+
+        private double[] Mean(double[] sums)
+        {
+            for (int i = 0; i < sums.Length; i++)
             {
-                contributions[i] /= Models.Count;
+                sums[i] /= Models.Count;
             }
-            return first with { Score = score, Contributions = contributions };
+            return sums;
         }
     }
 

@@ -74,19 +74,16 @@ public sealed class BenchmarkCommandTests
     [Fact]
     public void BenchmarkSkab_FinalFit_ChangesTheScoringModelButNotTheThreshold()
     {
-        string[] Args(string finalFit) => ["benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", "--final-fit", finalFit];
-        var (code1, out1, err1) = CliTests.Run(Args("fit-rows"));
-        var (code2, out2, err2) = CliTests.Run(Args("all-training-rows"));
+        var fitRows = QuickOneFile("--final-fit", "fit-rows");
+        var allRows = QuickOneFile("--final-fit", "all-training-rows");
 
-        Assert.True(code1 == 0, err1);
-        Assert.True(code2 == 0, err2);
-        var a = JsonDocument.Parse(out1).RootElement.GetProperty("perFile")[0];
-        var b = JsonDocument.Parse(out2).RootElement.GetProperty("perFile")[0];
+        var a = fitRows.GetProperty("perFile")[0];
+        var b = allRows.GetProperty("perFile")[0];
         // The threshold comes from out-of-sample scores of the same earlier models either way ...
         Assert.Equal(a.GetProperty("threshold").GetDouble(), b.GetProperty("threshold").GetDouble());
         // ... while the test part is scored by a model refitted on all 400 rows, so its ranking differs.
         Assert.NotEqual(a.GetProperty("rocAuc").GetDouble(), b.GetProperty("rocAuc").GetDouble());
-        Assert.Equal("all-training-rows", JsonDocument.Parse(out2).RootElement.GetProperty("settings").GetProperty("finalFit").GetString());
+        Assert.Equal("all-training-rows", allRows.GetProperty("settings").GetProperty("finalFit").GetString());
     }
 
     [Fact]
@@ -117,14 +114,9 @@ public sealed class BenchmarkCommandTests
     [Fact]
     public void BenchmarkSkab_Ensemble_AveragesSeveralModelsPerFit()
     {
-        string[] Args(string size) => ["benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", "--ensemble", size];
-        var (code1, out1, err1) = CliTests.Run(Args("1"));
-        var (code2, out2, err2) = CliTests.Run(Args("2"));
+        var one = QuickOneFile("--ensemble", "1");
+        var two = QuickOneFile("--ensemble", "2");
 
-        Assert.True(code1 == 0, err1);
-        Assert.True(code2 == 0, err2);
-        var one = JsonDocument.Parse(out1).RootElement;
-        var two = JsonDocument.Parse(out2).RootElement;
         Assert.Equal(2, two.GetProperty("settings").GetProperty("ensemble").GetInt32());
         // A second model (seed + 1) changes the out-of-sample scores, so the threshold they give.
         Assert.NotEqual(one.GetProperty("perFile")[0].GetProperty("threshold").GetDouble(), two.GetProperty("perFile")[0].GetProperty("threshold").GetDouble());
@@ -152,6 +144,14 @@ public sealed class BenchmarkCommandTests
         Assert.Equal(3, o.CrossFitFolds);
         Assert.Equal(SkabFinalFit.AllTrainingRows, o.FinalFit);
         Assert.Equal(SparkAnomaly.Scoring.AlarmFilter.None, o.Filter);
+    }
+
+    /// <summary>The JSON of a quick one-file run with <paramref name="option"/> set; asserts it succeeded.</summary>
+    private static JsonElement QuickOneFile(string option, string value)
+    {
+        var (code, stdout, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--json", "--quiet", option, value);
+        Assert.True(code == 0, stderr);
+        return JsonDocument.Parse(stdout).RootElement.Clone();
     }
 
     [Fact]
