@@ -87,23 +87,32 @@ public static class TrainJob
             "spark:" + string.Join(",", counts.Select(c => $"{c.SeriesId}={c.Rows}")).GetHashCode().ToString("x8"), plan.WindowsPerWorker.Sum());
 
         // The threshold comes from the training rows' scores, computed by the same grouped-map scoring.
-        Broadcast<byte[]> scoringModel = spark.SparkContext.Broadcast(model.ToBytes());
-        double[] trainingScores;
-        try
+        DataFrame trainingRows = sharded.Select("series", "ts", "trainable").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp");
+        T OnTrainingScores<T>(TrainedModel scoring, Func<DataFrame, T> action)
         {
-            DataFrame scored = ScoreJob.ApplyScoring(sharded.Drop("shard", "trainable").GroupBy("series"), scoringModel, config.WindowLength, 1);
-            trainingScores = scored
-                .Join(sharded.Select("series", "ts", "trainable").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp"), new[] { "series_id", "timestamp" })
-                .Filter(Col("trainable"))
-                .Select("score")
+            Broadcast<byte[]> scoringModel = spark.SparkContext.Broadcast(scoring.ToBytes());
+            try
+            {
+                DataFrame scored = ScoreJob.ApplyScoring(sharded.Drop("shard", "trainable").GroupBy("series"), scoringModel, config.WindowLength, 1);
+                return action(scored.Join(trainingRows, new[] { "series_id", "timestamp" }).Filter(Col("trainable")));
+            }
+            finally
+            {
+                // Only after the action, which runs the tasks.
+                scoringModel.Destroy();
+            }
+        }
+        if (Detector.NeedsResidualVariance(model))
+        {
+            // Reconstruction probability: a unit-variance pass gives each channel's mean contribution over the same
+            // rows, from which the library fits the residual variance the threshold's scores are computed with.
+            Row means = OnTrainingScores(model, rows => rows
+                .Agg(Avg(Col("contributions").GetItem(0)), Enumerable.Range(1, channels.Length - 1).Select(c => Avg(Col("contributions").GetItem(c))).ToArray())
                 .Collect()
-                .Select(r => r.GetAs<double>(0))
-                .ToArray();
+                .Single());
+            model = Detector.WithResidualVariance(model, Enumerable.Range(0, channels.Length).Select(c => means.GetAs<double>(c)).ToArray());
         }
-        finally
-        {
-            scoringModel.Destroy();
-        }
+        double[] trainingScores = OnTrainingScores(model, rows => rows.Select("score").Collect().Select(r => r.GetAs<double>(0)).ToArray());
         model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores));
         string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
         log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");

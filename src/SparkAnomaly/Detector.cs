@@ -124,7 +124,34 @@ public static class Detector
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
-        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, ThresholdSpec.Parse(config.Threshold)), trainingScores.Length, model.Threshold.ScoreRule);
+        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, ThresholdSpec.Parse(config.Threshold)), trainingScores.Length, model.Threshold.ScoreRule,
+            ChannelVariance: model.Threshold.ChannelVariance);
+    }
+
+    /// <summary>
+    /// True for a reconstruction-probability model whose residual variance is not fitted yet: its threshold's training
+    /// rows are scored with unit variance first, and <see cref="WithResidualVariance"/> turns their mean channel
+    /// contributions into the variance before the rows are scored again for the threshold.
+    /// </summary>
+    public static bool NeedsResidualVariance(TrainedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return string.Equals(model.Threshold.ScoreRule, nameof(ScoreRule.ReconstructionProbability), StringComparison.OrdinalIgnoreCase) && model.Threshold.ChannelVariance is null;
+    }
+
+    /// <summary>
+    /// The model with its residual variance per channel (<see cref="ThresholdInfo.ChannelVariance"/>) fitted from the
+    /// mean contribution of each channel over the threshold's training rows, scored with unit variance
+    /// (<see cref="Scorer.ResidualVariance"/>). Where an engine scored those rows itself, it passes its means here.
+    /// </summary>
+    public static TrainedModel WithResidualVariance(TrainedModel model, ReadOnlySpan<double> unitVarianceMeanContributions)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (unitVarianceMeanContributions.Length != model.Model.Channels)
+        {
+            throw new SparkAnomalyException($"{unitVarianceMeanContributions.Length} mean channel contributions for a model of {model.Model.Channels} channels: pass one mean per channel, in the model's channel order.");
+        }
+        return model.WithThreshold(model.Threshold with { ChannelVariance = Scorer.ResidualVariance(unitVarianceMeanContributions) });
     }
 
     /// <summary>Scores every series at every time step; series shorter than the window are listed in <paramref name="skipped"/>.</summary>
@@ -149,11 +176,36 @@ public static class Detector
         var trainable = data.Series.Where(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable) && s.Length >= model.Model.WindowLength).ToList();
         var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
         var scored = Scorer.Score(model, subset, out _);
-        double[] TrainingScores(ScoredSeries s)
+        IEnumerable<int> ThresholdRows(Series s)
         {
-            var rows = Enumerable.Range(0, s.Series.Length).Where(s.Series.IsTrainable);
-            return (calibrationRows > 0 ? rows.TakeLast(calibrationRows) : rows).Select(r => s.Score[r]).ToArray();
+            var rows = Enumerable.Range(0, s.Length).Where(s.IsTrainable);
+            return calibrationRows > 0 ? rows.TakeLast(calibrationRows) : rows;
         }
+        if (NeedsResidualVariance(model))
+        {
+            // The variance comes from the rows the threshold is fitted on, so both describe the same normal error.
+            int f = model.Model.Channels;
+            var sums = new double[f];
+            long count = 0;
+            foreach (var s in scored)
+            {
+                foreach (int r in ThresholdRows(s.Series))
+                {
+                    var contributions = s.ContributionsAt(r);
+                    for (int c = 0; c < f; c++)
+                    {
+                        sums[c] += contributions[c];
+                    }
+                    count++;
+                }
+            }
+            if (count > 0)   // no rows: Thresholds.Fit below says so
+            {
+                model = WithResidualVariance(model, sums.Select(x => x / count).ToArray());
+                scored = Scorer.Score(model, subset, out _);
+            }
+        }
+        double[] TrainingScores(ScoredSeries s) => ThresholdRows(s.Series).Select(r => s.Score[r]).ToArray();
         var scores = scored.SelectMany(TrainingScores).ToArray();
         Dictionary<string, double>? perSeries = null;
         if (scope == ThresholdScope.PerSeries)
@@ -171,7 +223,7 @@ public static class Detector
                 }
             }
         }
-        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule, perSeries);
+        return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);
     }
 
     /// <summary>

@@ -352,7 +352,9 @@ public static class SkabBenchmark
         public static Ensemble Train(SeriesSet data, TrainingConfig config, int size) =>
             new(Enumerable.Range(0, size).Select(j => Detector.Train(data, config with { Seed = config.Seed + j }).Model).ToList());
 
-        public Ensemble WithThreshold(ThresholdInfo threshold) => new(Models.Select(m => m.WithThreshold(threshold)).ToList());
+        /// <summary>Every model gets the file's threshold; each keeps its own score settings (e.g. its fitted residual variance).</summary>
+        public Ensemble WithThreshold(string method, double value, long fittedOnSteps) =>
+            new(Models.Select(m => m.WithThreshold(m.Threshold with { Method = method, Value = value, FittedOnSteps = fittedOnSteps })).ToList());
 
         /// <summary>Scores the one series of <paramref name="data"/>; with one model, exactly <see cref="Scorer.Score"/>.</summary>
         public ScoredSeries Score(SeriesSet data)
@@ -444,7 +446,8 @@ public static class SkabBenchmark
             }
             drift[c] = held / options.ValidationRows - fit / fitRows;
         }
-        var threshold = new ThresholdInfo($"{options.Threshold} of {extra.Count + options.ValidationRows} held-out training rows{(options.CrossFitFolds > 1 ? $" ({options.CrossFitFolds} forward folds)" : "")}", Thresholds.Fit(extra.Concat(heldOut).ToArray(), spec), extra.Count + options.ValidationRows, options.ScoreRule.ToString());
+        string method = $"{options.Threshold} of {extra.Count + options.ValidationRows} held-out training rows{(options.CrossFitFolds > 1 ? $" ({options.CrossFitFolds} forward folds)" : "")}";
+        double threshold = Thresholds.Fit(extra.Concat(heldOut).ToArray(), spec);
         if (options.FinalFit == SkabFinalFit.AllTrainingRows)
         {
             // The threshold's scores all come from models fitted before the rows they score; the model that meets
@@ -452,7 +455,7 @@ public static class SkabBenchmark
             var allPart = Slice(file, 0, trainRows, _ => RowSplit.Train);
             model = Ensemble.Train(new SeriesSet(new[] { allPart }, set.ChannelNames, set.TimestampKind, $"{tidy}#{file.Id}[0..{trainRows})"), config, options.Ensemble);
         }
-        return new FileFit(model.WithThreshold(threshold), weights, validationError, lateExceedance, drift);
+        return new FileFit(model.WithThreshold(method, threshold, extra.Count + options.ValidationRows), weights, validationError, lateExceedance, drift);
     }
 
     /// <summary>

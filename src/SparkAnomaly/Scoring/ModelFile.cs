@@ -184,6 +184,10 @@ public static class ModelFile
         {
             throw new SparkAnomalyException($"{source}: the threshold is missing or not finite. Retrain the model.");
         }
+        if (m.Threshold.ChannelVariance is { } variance && (variance.Length != m.Model.Channels || variance.Any(v => !double.IsFinite(v) || v <= 0)))
+        {
+            throw new SparkAnomalyException($"{source}: the threshold's channel variance has {variance.Length} values for a model of {m.Model.Channels} channels, or a value that is not a positive finite number. Retrain the model.");
+        }
         return m;
     }
 

@@ -36,9 +36,10 @@ public enum ScoreRule
     /// <summary>
     /// Reconstruction probability (An &amp; Cho 2015): a window's score is the negative Gaussian
     /// log-likelihood of x under the decoder, averaged over <see cref="Scorer.ReconstructionSamples"/>
-    /// latent samples z ~ q(z|x), with unit variance in normalised units (the z-score normaliser makes
-    /// each channel's training spread 1), per channel: mean over T of ½(x − x̂)² + ½·log 2π. Steps get
-    /// the covering-window mean, as <see cref="CoveringMean"/>. Samples use a fixed seed, so scores are reproducible.
+    /// latent samples z ~ q(z|x), per channel: mean over T of ½(x − x̂)²/σ² + ½·log 2πσ², where σ² is the
+    /// channel's residual variance fitted on the training rows (<see cref="ThresholdInfo.ChannelVariance"/>;
+    /// 1 for models that have none). Steps get the covering-window mean, as <see cref="CoveringMean"/>.
+    /// Samples use a fixed seed, so scores are reproducible.
     /// </summary>
     ReconstructionProbability,
 }
@@ -58,6 +59,33 @@ public static class Scorer
 
     /// <summary>Seed of the latent samples: the same model and data always give the same scores.</summary>
     public const ulong ReconstructionSeed = 20150101;
+
+    /// <summary>
+    /// Smallest fitted residual variance (normalised units: a z-scored channel has training variance 1). A channel the
+    /// model reconstructs almost exactly (a constant one, say) would otherwise turn any rounding error into a huge score.
+    /// </summary>
+    public const double MinResidualVariance = 1e-3;
+
+    /// <summary>
+    /// Each channel's residual variance σ² for <see cref="ScoreRule.ReconstructionProbability"/>, from its mean
+    /// contribution m over some rows scored with unit variance: there m = ½·E[(x − x̂)²] + ½·log 2π, so
+    /// σ² = 2m − log 2π, the maximum-likelihood variance of those residuals (at least <see cref="MinResidualVariance"/>).
+    /// Rescoring the same rows with it makes each channel's mean ½(x − x̂)²/σ² exactly ½, as the samples are seeded.
+    /// </summary>
+    public static double[] ResidualVariance(ReadOnlySpan<double> unitVarianceMeanContributions)
+    {
+        var variance = new double[unitVarianceMeanContributions.Length];
+        for (int c = 0; c < variance.Length; c++)
+        {
+            double v = 2 * unitVarianceMeanContributions[c] - Math.Log(2 * Math.PI);
+            if (!double.IsFinite(v))
+            {
+                throw new SparkAnomalyException($"the residual variance of channel {c} cannot be fitted: its mean training score is {unitVarianceMeanContributions[c]}. The training data or the model holds non-finite values; check the input.");
+            }
+            variance[c] = Math.Max(v, MinResidualVariance);
+        }
+        return variance;
+    }
 
     /// <summary>
     /// Scores raw (un-normalised) series with a trained model. Series shorter than the window cannot
@@ -101,7 +129,7 @@ public static class Scorer
             replica.SetParameters(model.Parameters);
             return normalised.Select(s => s.Length < model.Model.WindowLength
                 ? throw new SparkAnomalyException($"series '{s.Id}' has {s.Length} rows, fewer than the model's window of {model.Model.WindowLength}.")
-                : ScoreSeries(replica.Model, s, rule, batchSize)).ToList();
+                : ScoreSeries(replica.Model, s, rule, model.Threshold.ChannelVariance, batchSize)).ToList();
         }
         finally
         {
@@ -109,7 +137,7 @@ public static class Scorer
         }
     }
 
-    private static (double[] Score, double[] Contributions) ScoreSeries(LstmVae model, Series s, ScoreRule rule, int batchSize)
+    private static (double[] Score, double[] Contributions) ScoreSeries(LstmVae model, Series s, ScoreRule rule, double[]? channelVariance, int batchSize)
     {
         int t = model.Config.WindowLength, f = s.Channels, n = s.Length;
         int windows = n - t + 1;
@@ -121,6 +149,7 @@ public static class Scorer
         // no LOH allocation); each batch reads a view of its first b windows.
         using var input = empty(new long[] { Math.Min(batchSize, windows), t, f }, ScalarType.Float32).DetachFromDisposeScope();
         var buffer = MemoryMarshal.Cast<byte, float>(input.bytes);
+        using var variance = channelVariance is null ? null : tensor(channelVariance.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         using var scope = NewDisposeScope();
         using var generator = rule == ScoreRule.ReconstructionProbability ? new Generator(ReconstructionSeed) : null;
         for (int b0 = 0; b0 < windows; b0 += batchSize)
@@ -132,7 +161,7 @@ public static class Scorer
             }
             var x = input.narrow(0, 0, b);
             var err = (rule == ScoreRule.ReconstructionProbability
-                ? NegativeLogLikelihood(model, x, generator!)
+                ? NegativeLogLikelihood(model, x, generator!, variance)
                 : (model.Reconstruct(x) - x).square().mean(new long[] { 1 })).contiguous();   // [b, f]
             var e = MemoryMarshal.Cast<byte, float>(err.bytes);
             for (int i = 0; i < b * f; i++)
@@ -184,8 +213,8 @@ public static class Scorer
         return (score, contrib);
     }
 
-    /// <summary>Per window and channel: −mean over L samples z ~ q(z|x) of the mean over T of log N(x; x̂(z), 1).</summary>
-    private static Tensor NegativeLogLikelihood(LstmVae model, Tensor x, Generator generator)
+    /// <summary>Per window and channel: −mean over L samples z ~ q(z|x) of the mean over T of log N(x; x̂(z), σ²) (σ² = 1 when <paramref name="variance"/> is null).</summary>
+    private static Tensor NegativeLogLikelihood(LstmVae model, Tensor x, Generator generator, Tensor? variance)
     {
         var (mu, logVar) = model.Encode(x);
         var std = (0.5 * logVar).exp();
@@ -193,7 +222,10 @@ public static class Scorer
         for (int l = 0; l < ReconstructionSamples; l++)
         {
             var eps = randn(mu.shape, generator: generator);
-            var nll = 0.5 * (model.Decode(mu + eps * std) - x).square() + 0.5 * Math.Log(2 * Math.PI);   // [b, T, f]
+            var squared = (model.Decode(mu + eps * std) - x).square();   // [b, T, f]
+            var nll = variance is null
+                ? 0.5 * squared + 0.5 * Math.Log(2 * Math.PI)
+                : 0.5 * squared / variance + 0.5 * (2 * Math.PI * variance).log();
             var perChannel = nll.mean(new long[] { 1 });
             total = total is null ? perChannel : total + perChannel;
         }

@@ -14,8 +14,13 @@ namespace SparkAnomaly.Scoring;
 /// <param name="FittedOnSteps">How many training-period scores it was fitted on.</param>
 /// <param name="ScoreRule">The score rule the threshold belongs to.</param>
 /// <param name="PerSeries">Per-series thresholds (<c>thresholdScope: per-series</c>), fitted on each series' own training rows.</param>
+/// <param name="ChannelVariance">
+/// <see cref="Scoring.ScoreRule.ReconstructionProbability"/> only: the decoder's residual variance per channel in normalised
+/// units, fitted on the same training rows as the threshold (<see cref="Scorer.ResidualVariance"/>). Null means unit variance,
+/// which is what models written before this field used, so they score as they always did.
+/// </param>
 public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps, string ScoreRule = nameof(Scoring.ScoreRule.CoveringMean),
-    Dictionary<string, double>? PerSeries = null)
+    Dictionary<string, double>? PerSeries = null, double[]? ChannelVariance = null)
 {
     /// <summary>The threshold that applies to <paramref name="seriesId"/>: its own where fitted, else the global one.</summary>
     public double For(string seriesId) => PerSeries is not null && PerSeries.TryGetValue(seriesId, out double t) ? t : Value;

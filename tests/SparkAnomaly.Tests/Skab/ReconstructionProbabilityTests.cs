@@ -1,3 +1,4 @@
+using SparkAnomaly.Data;
 using SparkAnomaly.Scoring;
 using SparkAnomaly.Synthetic;
 using SparkAnomaly.Training;
@@ -7,17 +8,25 @@ namespace SparkAnomaly.Tests.Skab;
 /// <summary>The reconstruction-probability score rule (An &amp; Cho 2015) on a small trained model.</summary>
 public sealed class ReconstructionProbabilityTests
 {
-    [Fact]
-    public void Score_ReconstructionProbability_ReproducibleContributionsSumAndFaultsOutrank()
+    private static readonly Lazy<(SeriesSet Data, TrainedModel Model)> s_trained = new(() =>
     {
         var data = LorenzBearingGenerator.Generate(new LorenzBearingOptions { HealthyRuns = 2, FaultyRuns = 1, Length = 400, Channels = 4, Seed = 3 });
         var config = new TrainingConfig { Workers = 1, Rounds = 20, WindowLength = 16, HiddenSize = 16, LatentSize = 4, CheckpointEvery = 0, ScoreRule = ScoreRule.ReconstructionProbability };
-        var model = Detector.Train(data, config).Model;
+        return (data, Detector.Train(data, config).Model);
+    });
+
+    [Fact]
+    public void Score_ReconstructionProbability_ReproducibleContributionsSumAndFaultsOutrank()
+    {
+        var (data, model) = s_trained.Value;
 
         var first = Detector.Score(model, data, out _);
         var second = Detector.Score(model, data, out _);
 
         Assert.Equal(nameof(ScoreRule.ReconstructionProbability), model.Threshold.ScoreRule);
+        var variance = model.Threshold.ChannelVariance!;
+        // Each channel term is ½(x − x̂)²/σ² + ½·log 2πσ², so the negative log-likelihood is bounded below.
+        double floor = variance.Sum(v => 0.5 * Math.Log(2 * Math.PI * v));
         for (int i = 0; i < first.Count; i++)
         {
             Assert.Equal(first[i].Score, second[i].Score);   // fixed-seed latent samples
@@ -25,8 +34,7 @@ public sealed class ReconstructionProbabilityTests
             {
                 Assert.True(double.IsFinite(first[i].Score[r]));
                 Assert.Equal(first[i].Score[r], first[i].ContributionsAt(r).ToArray().Sum(), 9);
-                // Each channel term includes ½·log 2π, so the negative log-likelihood is bounded below.
-                Assert.True(first[i].Score[r] >= 4 * 0.5 * Math.Log(2 * Math.PI) - 1e-6);
+                Assert.True(first[i].Score[r] >= floor - 1e-5, $"score {first[i].Score[r]} below the bound {floor}");
             }
         }
         var faulty = first.Single(s => s.Series.Labels!.Contains((sbyte)1));
@@ -34,5 +42,93 @@ public sealed class ReconstructionProbabilityTests
         double fault = Enumerable.Range(0, labels.Length).Where(r => labels[r] == 1).Average(r => faulty.Score[r]);
         double healthy = Enumerable.Range(0, labels.Length).Where(r => labels[r] == 0).Average(r => faulty.Score[r]);
         Assert.True(fault > healthy, $"mean score in the fault {fault:G4} vs before it {healthy:G4}");
+    }
+
+    [Fact]
+    public void Train_ReconstructionProbability_FitsEachChannelsResidualVarianceOnTheThresholdRows()
+    {
+        var (data, model) = s_trained.Value;
+        var variance = model.Threshold.ChannelVariance;
+
+        Assert.NotNull(variance);
+        Assert.Equal(data.Channels, variance.Length);
+        Assert.All(variance, v => Assert.True(v >= Scorer.MinResidualVariance && double.IsFinite(v), $"variance {v}"));
+        // The maximum-likelihood variance of the training rows' residuals: on those rows each channel's mean
+        // standardised term ½(x − x̂)²/σ² is ½ (the latent samples are seeded, so rescoring sees the same residuals).
+        var scored = Detector.Score(model, data, out _);
+        for (int c = 0; c < data.Channels; c++)
+        {
+            double sum = 0;
+            long rows = 0;
+            foreach (var s in scored)
+            {
+                for (int r = 0; r < s.Series.Length; r++)
+                {
+                    if (s.Series.IsTrainable(r))
+                    {
+                        sum += s.ContributionsAt(r)[c] - 0.5 * Math.Log(2 * Math.PI * variance[c]);
+                        rows++;
+                    }
+                }
+            }
+            if (variance[c] > Scorer.MinResidualVariance)
+            {
+                Assert.Equal(0.5, sum / rows, 3);
+            }
+        }
+        Assert.True(variance.Max() / variance.Min() > 1.05, $"channel variances {string.Join(", ", variance)} should differ: the channels are not reconstructed equally well");
+    }
+
+    [Fact]
+    public void Score_ModelWithoutChannelVariance_ScoresWithUnitVarianceAsModelsWrittenBeforeTheField()
+    {
+        var (data, model) = s_trained.Value;
+        var old = model.WithThreshold(model.Threshold with { ChannelVariance = null });
+        var ones = model.WithThreshold(model.Threshold with { ChannelVariance = Enumerable.Repeat(1.0, data.Channels).ToArray() });
+
+        var unit = Detector.Score(old, data, out _);
+        var explicitOnes = Detector.Score(ones, data, out _);
+        var fitted = Detector.Score(model, data, out _);
+
+        for (int i = 0; i < unit.Count; i++)
+        {
+            Assert.Equal(unit[i].Score, explicitOnes[i].Score);
+            Assert.True(unit[i].Score.Min() >= data.Channels * 0.5 * Math.Log(2 * Math.PI) - 1e-6);
+            Assert.NotEqual(unit[i].Score, fitted[i].Score);
+        }
+        Assert.True(Detector.NeedsResidualVariance(old));
+        Assert.False(Detector.NeedsResidualVariance(model));
+    }
+
+    [Fact]
+    public void ModelFile_ChannelVariance_RoundTripsAndScoresIdentically_WrongLengthIsRefused()
+    {
+        var (data, model) = s_trained.Value;
+        using var dir = new TempDir();
+        string path = dir.File("model.parquet");
+
+        ModelFile.Save(model, path);
+        var loaded = ModelFile.Load(path);
+
+        Assert.Equal(model.Threshold.ChannelVariance, loaded.Threshold.ChannelVariance);
+        Assert.Equal(Detector.Score(model, data, out _)[0].Score, Detector.Score(loaded, data, out _)[0].Score);
+        Assert.Equal(model.Threshold.ChannelVariance, TrainedModel.FromBytes(model.ToBytes()).Threshold.ChannelVariance);
+
+        var bad = model.WithThreshold(model.Threshold with { ChannelVariance = new[] { 1.0, 1.0 } });
+        var e = Assert.Throws<SparkAnomalyException>(() => TrainedModel.FromBytes(bad.ToBytes()));
+        Assert.Contains("channel variance has 2 values for a model of 4 channels", e.Message);
+    }
+
+    [Fact]
+    public void ResidualVariance_IsTwiceTheMeanContributionMinusLogTwoPi_WithAFloor()
+    {
+        double half = 0.5 * Math.Log(2 * Math.PI);
+
+        var variance = Scorer.ResidualVariance(new[] { half + 0.5, half + 0.125, half });
+
+        Assert.Equal(1.0, variance[0], 12);
+        Assert.Equal(0.25, variance[1], 12);
+        Assert.Equal(Scorer.MinResidualVariance, variance[2]);
+        Assert.Throws<SparkAnomalyException>(() => Scorer.ResidualVariance(new[] { double.NaN }));
     }
 }

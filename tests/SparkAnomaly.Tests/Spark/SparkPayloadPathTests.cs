@@ -112,6 +112,40 @@ public sealed class SparkPayloadPathTests
     }
 
     [Fact]
+    public void SparkThresholdPath_ReconstructionProbability_SameResidualVarianceAndThresholdAsLocal()
+    {
+        // TrainJob's threshold step: score the trainable rows with unit variance, average each channel's contribution
+        // (a Spark aggregate), fit the variance, score again, fit the threshold on those scores.
+        var data = TrainingFixtures.SmallData();
+        var config = TrainingFixtures.Tiny(rounds: 2) with { CheckpointEvery = 0, ScoreRule = ScoreRule.ReconstructionProbability };
+        var local = Detector.Train(data, config).Model;
+        var assembled = local.WithThreshold(new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()));
+        var normalised = local.Normaliser.Apply(data);
+        var rows = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Select(r => (s, r))).Reverse().ToArray();
+        var shard = ShardData.FromColumns(rows.Select(x => x.s.Id).ToArray(), rows.Select(x => x.s.Timestamps[x.r]).ToArray(),
+            Enumerable.Range(0, data.Channels).Select(c => rows.Select(x => x.s.Values[x.r * data.Channels + c]).ToArray()).ToArray(),
+            null, local.Model.WindowLength, 1);
+        var trainable = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Where(s.IsTrainable).Select(r => (s.Id, s.Timestamps[r]))).ToHashSet();
+        double[][] TrainingRows(ScoredRows scored, Func<int, double[]> pick) => Enumerable.Range(0, scored.Score.Length)
+            .Where(k => trainable.Contains((scored.SeriesIds[k], scored.Timestamps[k]))).Select(pick).ToArray();
+
+        Assert.True(Detector.NeedsResidualVariance(assembled));
+        var unit = ScoringWorker.Score(assembled.ToBytes(), shard);
+        var contributions = TrainingRows(unit, k => unit.Contributions[k]);
+        var means = Enumerable.Range(0, data.Channels).Select(c => contributions.Average(x => x[c])).ToArray();
+        var withVariance = Detector.WithResidualVariance(assembled, means);
+        var rescored = ScoringWorker.Score(withVariance.ToBytes(), shard);
+        var threshold = Detector.ThresholdFromScores(withVariance, config, TrainingRows(rescored, k => new[] { rescored.Score[k] }).Select(x => x[0]).ToArray());
+
+        for (int c = 0; c < data.Channels; c++)
+        {
+            Assert.Equal(local.Threshold.ChannelVariance![c], threshold.ChannelVariance![c], 9);
+        }
+        Assert.Equal(local.Threshold.Value, threshold.Value, 6);
+        Assert.Equal(local.Threshold.FittedOnSteps, threshold.FittedOnSteps);
+    }
+
+    [Fact]
     public void TrainedModel_ToBytesFromBytes_RoundTrips()
     {
         var data = TrainingFixtures.SmallData();
