@@ -119,10 +119,12 @@ internal static partial class Commands
         }
         t.AppendLine(c, $"normaliser      {m.Normaliser.Kind} per channel (fitted on training rows):");
         int w = Math.Max(8, m.Normaliser.Channels.Max(ch => ch.Length));
-        t.AppendLine(c, $"  {"channel".PadRight(w)}  {"offset",12}  {"scale",12}");
+        // Reconstruction-probability models also show each channel's fitted residual variance (normalised units).
+        var variance = m.Threshold.ChannelVariance;
+        t.AppendLine(c, $"  {"channel".PadRight(w)}  {"offset",12}  {"scale",12}{(variance is null ? "" : $"  {"residual σ²",12}")}");
         for (int i = 0; i < m.Normaliser.Channels.Length; i++)
         {
-            t.AppendLine(c, $"  {m.Normaliser.Channels[i].PadRight(w)}  {m.Normaliser.Offset[i],12:G6}  {m.Normaliser.Scale[i],12:G6}");
+            t.AppendLine(c, $"  {m.Normaliser.Channels[i].PadRight(w)}  {m.Normaliser.Offset[i],12:G6}  {m.Normaliser.Scale[i],12:G6}{(variance is null ? "" : $"  {variance[i],12:G6}")}");
         }
         t.AppendLine(c, $"parameters      {m.Parameters.LongLength:N0} in {tensors.Count} tensors:");
         int tw = tensors.Max(x => x.name.Length);

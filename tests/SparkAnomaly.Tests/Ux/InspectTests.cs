@@ -32,6 +32,22 @@ public sealed class InspectTests
     }
 
     [Fact]
+    public void InspectModel_ReconstructionProbability_ShowsEachChannelsResidualVariance()
+    {
+        var m = SparkAnomaly.Scoring.ModelFile.Load(_run.ModelFile);
+        var variance = Enumerable.Range(1, 8).Select(c => c / 16.0).ToArray();
+        using var dir = new TempDir();
+        SparkAnomaly.Scoring.ModelFile.Save(m.WithThreshold(m.Threshold with { ScoreRule = "ReconstructionProbability", ChannelVariance = variance }), dir.File("model.parquet"));
+
+        var (code, stdout, stderr) = Cli.CliTests.Run("inspect", dir.File("model.parquet"));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("residual σ²", stdout);
+        Assert.Contains(stdout.Split('\n'), l => l.TrimStart().StartsWith("sensor_2 ", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 0.125", StringComparison.Ordinal));
+        Assert.DoesNotContain("residual σ²", Cli.CliTests.Run("inspect", _run.ModelFile).Out);
+    }
+
+    [Fact]
     public void InspectScores_Text_OneLinePerSeries()
     {
         var (code, stdout, stderr) = Cli.CliTests.Run("inspect", _run.ScoresFile);
