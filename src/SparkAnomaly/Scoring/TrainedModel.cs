@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using SparkAnomaly.Data;
 using SparkAnomaly.Model;
 using SparkAnomaly.Training;
@@ -17,10 +18,12 @@ namespace SparkAnomaly.Scoring;
 /// <param name="ChannelVariance">
 /// <see cref="Scoring.ScoreRule.ReconstructionProbability"/> only: the decoder's residual variance per channel in normalised
 /// units, fitted on the same training rows as the threshold (<see cref="Scorer.ResidualVariance"/>). Null means unit variance,
-/// which is what models written before this field used, so they score as they always did.
+/// which is what models written before this field used, so they score as they always did; it is then left out of
+/// the metadata JSON, so such a model's file and <see cref="TrainedModel.ModelId"/> are what they were before the field.
 /// </param>
 public sealed record ThresholdInfo(string Method, double Value, long FittedOnSteps, string ScoreRule = nameof(Scoring.ScoreRule.CoveringMean),
-    Dictionary<string, double>? PerSeries = null, double[]? ChannelVariance = null)
+    Dictionary<string, double>? PerSeries = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double[]? ChannelVariance = null)
 {
     /// <summary>The threshold that applies to <paramref name="seriesId"/>: its own where fitted, else the global one.</summary>
     public double For(string seriesId) => PerSeries is not null && PerSeries.TryGetValue(seriesId, out double t) ? t : Value;

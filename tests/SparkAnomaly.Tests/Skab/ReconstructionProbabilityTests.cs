@@ -109,14 +109,33 @@ public sealed class ReconstructionProbabilityTests
 
         ModelFile.Save(model, path);
         var loaded = ModelFile.Load(path);
+        Assert.Contains("\"ChannelVariance\":[", ThresholdMetadata(path));   // readable without our code
 
         Assert.Equal(model.Threshold.ChannelVariance, loaded.Threshold.ChannelVariance);
         Assert.Equal(Detector.Score(model, data, out _)[0].Score, Detector.Score(loaded, data, out _)[0].Score);
         Assert.Equal(model.Threshold.ChannelVariance, TrainedModel.FromBytes(model.ToBytes()).Threshold.ChannelVariance);
 
+        // Without a variance the field is not written: the file is what versions before it wrote, and loads as unit variance.
+        var old = model.WithThreshold(model.Threshold with { ChannelVariance = null });
+        ModelFile.Save(old, path);
+        Assert.DoesNotContain("ChannelVariance", ThresholdMetadata(path));
+        var oldLoaded = ModelFile.Load(path);
+        Assert.Null(oldLoaded.Threshold.ChannelVariance);
+        Assert.Equal(old.ModelId, oldLoaded.ModelId);
+
         var bad = model.WithThreshold(model.Threshold with { ChannelVariance = new[] { 1.0, 1.0 } });
         var e = Assert.Throws<SparkAnomalyException>(() => TrainedModel.FromBytes(bad.ToBytes()));
         Assert.Contains("channel variance has 2 values for a model of 4 channels", e.Message);
+    }
+
+    /// <summary>The model file's threshold metadata as DuckDB reads it.</summary>
+    private static string ThresholdMetadata(string path)
+    {
+        using var db = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT decode(value) FROM parquet_kv_metadata('{path}') WHERE decode(key) = 'sparkanomaly.threshold'";
+        return (string)cmd.ExecuteScalar()!;
     }
 
     [Fact]
