@@ -89,7 +89,7 @@ internal static partial class Commands
         {
             kind = "model",
             path,
-            formatVersion = ModelFile.FormatVersion,
+            formatVersion = ModelFile.FormatVersionOf(m),
             checksumVerified = true,
             modelId = m.ModelId,
             model = m.Model,
@@ -106,7 +106,7 @@ internal static partial class Commands
             },
         };
         var t = new StringBuilder();
-        t.AppendLine(c, $"model           {path} (format {ModelFile.FormatVersion}, checksum verified)");
+        t.AppendLine(c, $"model           {path} (format {ModelFile.FormatVersionOf(m)}, checksum verified)");
         t.AppendLine(c, $"model id        {m.ModelId}");
         t.AppendLine(c, $"shape           {m.Model.Channels} channels, window {m.Model.WindowLength}, hidden {m.Model.HiddenSize}, latent {m.Model.LatentSize}");
         t.AppendLine(c, $"threshold       {m.Threshold.Value:G6} ({m.Threshold.Method}, fitted on {m.Threshold.FittedOnSteps:N0} training-period steps; score rule {m.Threshold.ScoreRule})");

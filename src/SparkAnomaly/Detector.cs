@@ -175,6 +175,11 @@ public static class Detector
         ArgumentOutOfRangeException.ThrowIfNegative(calibrationRows);
         var trainable = data.Series.Where(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable) && s.Length >= model.Model.WindowLength).ToList();
         var subset = new SeriesSet(trainable, data.ChannelNames, data.TimestampKind, data.Source);
+        if (model.Threshold.ChannelVariance is not null)
+        {
+            // Refitted every time: the variance describes the same rows as the threshold fitted here.
+            model = model.WithThreshold(model.Threshold with { ChannelVariance = null });
+        }
         var scored = Scorer.Score(model, subset, out _);
         IEnumerable<int> ThresholdRows(Series s)
         {

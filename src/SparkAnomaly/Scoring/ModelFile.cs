@@ -19,7 +19,21 @@ namespace SparkAnomaly.Scoring;
 /// </summary>
 public static class ModelFile
 {
+    /// <summary>The format of every model file without a fitted residual variance (unchanged since the first release).</summary>
     public const string FormatVersion = "1";
+
+    /// <summary>
+    /// The format of a model with <see cref="ThresholdInfo.ChannelVariance"/>: builds before that field would ignore it
+    /// and score with unit variance against a threshold fitted with σ² (wrong alarms, no error), so they must refuse the file.
+    /// </summary>
+    public const string FormatVersionWithChannelVariance = "2";
+
+    /// <summary>The format version <see cref="Save"/> writes for <paramref name="model"/>: the oldest that can hold it.</summary>
+    public static string FormatVersionOf(TrainedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Threshold.ChannelVariance is null ? FormatVersion : FormatVersionWithChannelVariance;
+    }
     private const string Prefix = "sparkanomaly.";
 
     /// <summary>Largest model accepted (values), far above any LSTM-VAE this library builds by default.</summary>
@@ -58,7 +72,7 @@ public static class ModelFile
         }
         var metadata = new Dictionary<string, string>
         {
-            [Prefix + "format_version"] = FormatVersion,
+            [Prefix + "format_version"] = FormatVersionOf(model),
             [Prefix + "model"] = JsonSerializer.Serialize(model.Model, MetadataJson),
             [Prefix + "normaliser"] = JsonSerializer.Serialize(model.Normaliser, MetadataJson),
             [Prefix + "threshold"] = JsonSerializer.Serialize(model.Threshold, MetadataJson),
@@ -119,9 +133,9 @@ public static class ModelFile
         string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
             : throw new SparkAnomalyException($"model file '{path}' has no '{Prefix}{key}' metadata: it was not written by SparkAnomaly. Pass a model.parquet written by 'sparkanomaly train'.");
         string version = Need("format_version");
-        if (version != FormatVersion)
+        if (version != FormatVersion && version != FormatVersionWithChannelVariance)
         {
-            throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads version {FormatVersion}. Use the SparkAnomaly version that wrote it, or retrain.");
+            throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads versions {FormatVersion} and {FormatVersionWithChannelVariance}. Use the SparkAnomaly version that wrote it, or retrain.");
         }
         var model = Deserialize<ModelConfig>(Need("model"), path, "model");
         try

@@ -113,7 +113,7 @@ public sealed class UntrustedModelTests
 
     [Theory]
     [InlineData("0")]
-    [InlineData("2")]
+    [InlineData("3")]
     [InlineData("1.0")]
     [InlineData("")]
     public void Load_FormatVersionMismatch_RefusedNamingBothVersions(string version)
@@ -124,7 +124,7 @@ public sealed class UntrustedModelTests
         var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.Load(path));
 
         Assert.Contains($"format version {version};", e.Message);
-        Assert.Contains("reads version 1", e.Message);
+        Assert.Contains("reads versions 1 and 2", e.Message);
     }
 
     public static TheoryData<string, string> TypeDirectives => new()

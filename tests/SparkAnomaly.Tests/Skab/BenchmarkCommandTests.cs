@@ -134,6 +134,20 @@ public sealed class BenchmarkCommandTests
         Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
     }
 
+    [Theory]
+    [InlineData(SkabChannelWeighting.FitError)]
+    [InlineData(SkabChannelWeighting.HeldOutError)]
+    public void SkabOptions_ChannelWeightingWithReconstructionProbability_RefusedNamingTheFix(SkabChannelWeighting weighting)
+    {
+        var o = new SkabOptions { DataDirectory = "", ScoreRule = SparkAnomaly.Scoring.ScoreRule.ReconstructionProbability, ChannelWeighting = weighting };
+
+        var e = Assert.Throws<SparkAnomalyException>(o.Validate);
+
+        Assert.Contains("--channel-weighting none", e.Message);
+        (o with { ChannelWeighting = SkabChannelWeighting.None }).Validate();
+        (o with { ScoreRule = SparkAnomaly.Scoring.ScoreRule.LastStep }).Validate();
+    }
+
     [Fact]
     public void SkabOptions_Defaults_AreTheDriftRobustSettingsOfDocs()
     {

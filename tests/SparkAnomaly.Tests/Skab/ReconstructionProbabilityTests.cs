@@ -110,6 +110,8 @@ public sealed class ReconstructionProbabilityTests
         ModelFile.Save(model, path);
         var loaded = ModelFile.Load(path);
         Assert.Contains("\"ChannelVariance\":[", ThresholdMetadata(path));   // readable without our code
+        // Version 2, so that builds which would ignore the variance refuse the file instead of mis-scoring.
+        Assert.Equal(ModelFile.FormatVersionWithChannelVariance, Metadata(path, "format_version"));
 
         Assert.Equal(model.Threshold.ChannelVariance, loaded.Threshold.ChannelVariance);
         Assert.Equal(Detector.Score(model, data, out _)[0].Score, Detector.Score(loaded, data, out _)[0].Score);
@@ -119,6 +121,7 @@ public sealed class ReconstructionProbabilityTests
         var old = model.WithThreshold(model.Threshold with { ChannelVariance = null });
         ModelFile.Save(old, path);
         Assert.DoesNotContain("ChannelVariance", ThresholdMetadata(path));
+        Assert.Equal(ModelFile.FormatVersion, Metadata(path, "format_version"));
         var oldLoaded = ModelFile.Load(path);
         Assert.Null(oldLoaded.Threshold.ChannelVariance);
         Assert.Equal(old.ModelId, oldLoaded.ModelId);
@@ -128,13 +131,15 @@ public sealed class ReconstructionProbabilityTests
         Assert.Contains("channel variance has 2 values for a model of 4 channels", e.Message);
     }
 
-    /// <summary>The model file's threshold metadata as DuckDB reads it.</summary>
-    private static string ThresholdMetadata(string path)
+    private static string ThresholdMetadata(string path) => Metadata(path, "threshold");
+
+    /// <summary>One <c>sparkanomaly.*</c> metadata value of a model file, as DuckDB reads it.</summary>
+    private static string Metadata(string path, string key)
     {
         using var db = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
         db.Open();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT decode(value) FROM parquet_kv_metadata('{path}') WHERE decode(key) = 'sparkanomaly.threshold'";
+        cmd.CommandText = $"SELECT decode(value) FROM parquet_kv_metadata('{path}') WHERE decode(key) = 'sparkanomaly.{key}'";
         return (string)cmd.ExecuteScalar()!;
     }
 
