@@ -29,7 +29,7 @@ internal static partial class Commands
         var workers = new Option<int?>("--workers", "-w") { Description = $"Parameter-averaging workers per file model (default {defaults.Workers})." };
         var threshold = new Option<string?>("--threshold") { Description = $"Threshold rule on each file's held-out training scores: percentile:P, meanstd:K or pot:Q (default {defaults.Threshold})." };
         var validation = new Option<int?>("--validation-rows") { Description = $"Last N of the 400 training rows held out of the fit; the threshold is fitted on their scores (default {defaults.ValidationRows}; 0 = in-sample)." };
-        var scoreRule = new Option<string?>("--score-rule") { Description = "last-step (default, causal), covering-mean or reconstruction-probability (An & Cho 2015, covering-mean over windows)." };
+        var scoreRule = new Option<string?>("--score-rule") { Description = "last-step (default, causal), covering-mean, reconstruction-probability (An & Cho 2015, covering-mean over windows) or reconstruction-probability-last-step (the same, causal)." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Merge alarm runs separated by at most this many steps (default 0)." };
         var persistence = new Option<int?>("--persistence") { Description = $"A row alarms only after this many consecutive rows above the threshold, itself included (causal; default {defaults.Filter.Persistence})." };
@@ -45,7 +45,7 @@ internal static partial class Commands
         var weighting = new Option<string?>("--channel-weighting") { Description = $"Per-channel error weighting before summing the score: none, fit-error or held-out-error (divide by the channel's mean error on those training rows) (default {Kebab(defaults.ChannelWeighting.ToString())})." };
         var crossFit = new Option<int?>("--cross-fit-folds") { Description = $"Forward cross-fitting of the threshold: K folds of --validation-rows rows, each earlier fold scored by a model fitted on the rows before it; the threshold is fitted on all K folds' scores (default {defaults.CrossFitFolds}: the final model's held-out rows only)." };
         weighting.AcceptOnlyFromAmong("none", "fit-error", "held-out-error");
-        scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability");
+        scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability", "reconstruction-probability-last-step");
         finalFit.AcceptOnlyFromAmong("fit-rows", "all-training-rows");
         var ensemble = new Option<int?>("--ensemble") { Description = $"Models per fit (seeds --seed, --seed + 1, …), whose channel errors are averaged (default {defaults.Ensemble})." };
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");

@@ -136,7 +136,7 @@ public static class Detector
     public static bool NeedsResidualVariance(TrainedModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return string.Equals(model.Threshold.ScoreRule, nameof(ScoreRule.ReconstructionProbability), StringComparison.OrdinalIgnoreCase) && model.Threshold.ChannelVariance is null;
+        return Enum.TryParse<ScoreRule>(model.Threshold.ScoreRule, ignoreCase: true, out var rule) && Scorer.IsReconstructionProbability(rule) && model.Threshold.ChannelVariance is null;
     }
 
     /// <summary>

@@ -136,10 +136,10 @@ public sealed record SkabOptions
         {
             throw new SparkAnomalyException($"cross-fit folds is {CrossFitFolds}; it must be 1, or more with validation rows > 0 and {CrossFitFolds} × {ValidationRows} held-out rows leaving at least {WindowLength + 1} rows for the first fold's fit (--cross-fit-folds 1 turns cross-fitting off).");
         }
-        if (ChannelWeighting != SkabChannelWeighting.None && ScoreRule == ScoreRule.ReconstructionProbability)
+        if (ChannelWeighting != SkabChannelWeighting.None && Scorer.IsReconstructionProbability(ScoreRule))
         {
             // Its contributions include ½·log 2πσ², which can be zero or negative, so 1/mean is no weight.
-            throw new SparkAnomalyException($"channel weighting {ChannelWeighting} divides squared errors by their mean; the reconstruction probability already weighs each channel by its fitted residual variance. Use --channel-weighting none with --score-rule reconstruction-probability.");
+            throw new SparkAnomalyException($"channel weighting {ChannelWeighting} divides squared errors by their mean; the reconstruction probability already weighs each channel by its fitted residual variance. Use --channel-weighting none with a reconstruction-probability score rule.");
         }
         if (Ensemble is < 1 or > 100)
         {

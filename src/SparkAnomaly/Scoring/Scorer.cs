@@ -42,6 +42,13 @@ public enum ScoreRule
     /// Samples use a fixed seed, so scores are reproducible.
     /// </summary>
     ReconstructionProbability,
+
+    /// <summary>
+    /// Causal reconstruction probability: the window score of <see cref="ReconstructionProbability"/> (with the fitted
+    /// variance), mapped to steps as <see cref="LastStep"/> — the window that ends at the step — so that, unlike the
+    /// covering mean, a score never rises before the rows that raise it.
+    /// </summary>
+    ReconstructionProbabilityLastStep,
 }
 
 /// <summary>
@@ -53,6 +60,9 @@ public enum ScoreRule
 public static class Scorer
 {
     public const int DefaultBatchSize = 256;
+
+    /// <summary>True for the rules that score a window by its negative log-likelihood (and so need a fitted variance).</summary>
+    public static bool IsReconstructionProbability(ScoreRule rule) => rule is ScoreRule.ReconstructionProbability or ScoreRule.ReconstructionProbabilityLastStep;
 
     /// <summary>Latent samples L per window for <see cref="ScoreRule.ReconstructionProbability"/>.</summary>
     public const int ReconstructionSamples = 16;
@@ -151,7 +161,7 @@ public static class Scorer
         var buffer = MemoryMarshal.Cast<byte, float>(input.bytes);
         using var variance = channelVariance is null ? null : tensor(channelVariance.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         using var scope = NewDisposeScope();
-        using var generator = rule == ScoreRule.ReconstructionProbability ? new Generator(ReconstructionSeed) : null;
+        using var generator = IsReconstructionProbability(rule) ? new Generator(ReconstructionSeed) : null;
         for (int b0 = 0; b0 < windows; b0 += batchSize)
         {
             int b = Math.Min(batchSize, windows - b0);
@@ -160,7 +170,7 @@ public static class Scorer
                 s.Rows(b0 + i, t).CopyTo(buffer.Slice(i * t * f, t * f));
             }
             var x = input.narrow(0, 0, b);
-            var err = (rule == ScoreRule.ReconstructionProbability
+            var err = (IsReconstructionProbability(rule)
                 ? NegativeLogLikelihood(model, x, generator!, variance)
                 : (model.Reconstruct(x) - x).square().mean(new long[] { 1 })).contiguous();   // [b, f]
             var e = MemoryMarshal.Cast<byte, float>(err.bytes);
@@ -172,7 +182,7 @@ public static class Scorer
         }
         var contrib = new double[n * f];
         // Reconstruction probability maps window scores to steps like covering-mean.
-        if (rule == ScoreRule.LastStep)
+        if (rule is ScoreRule.LastStep or ScoreRule.ReconstructionProbabilityLastStep)
         {
             for (int row = 0; row < n; row++)
             {

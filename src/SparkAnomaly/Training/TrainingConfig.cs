@@ -122,7 +122,10 @@ public sealed record TrainingConfig
     /// <summary>global: one threshold for every series; per-series: each series its own, fitted on its training rows.</summary>
     public Scoring.ThresholdScope ThresholdScope { get; init; } = Scoring.ThresholdScope.Global;
 
-    /// <summary>How window errors become per-step scores: covering-mean (default) or last-step (causal).</summary>
+    /// <summary>
+    /// How windows are scored and mapped to steps: covering-mean (default), last-step (causal), reconstruction-probability
+    /// (An &amp; Cho's likelihood, covering-mean) or reconstruction-probability-last-step (the same, causal).
+    /// </summary>
     public Scoring.ScoreRule ScoreRule { get; init; } = Scoring.ScoreRule.CoveringMean;
 
     private static readonly JsonSerializerOptions s_json = new()

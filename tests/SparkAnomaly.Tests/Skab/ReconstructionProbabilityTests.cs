@@ -80,6 +80,33 @@ public sealed class ReconstructionProbabilityTests
     }
 
     [Fact]
+    public void Score_ReconstructionProbabilityLastStep_SameWindowScoresButCausal()
+    {
+        var (data, model) = s_trained.Value;
+        var causal = model.WithThreshold(model.Threshold with { ScoreRule = nameof(ScoreRule.ReconstructionProbabilityLastStep) });
+        var series = data.Series[0];
+        int t = model.Model.WindowLength, n = series.Length, k = 200;
+        var values = series.Values.ToArray();
+        values[k * series.Channels] += 5;   // a jump in channel 0 at row k
+        var jumped = new SeriesSet(new[] { new Series(series.Id, series.Timestamps, values, series.Channels, series.Labels, series.Splits) }, data.ChannelNames, data.TimestampKind, data.Source);
+        var one = new SeriesSet(new[] { series }, data.ChannelNames, data.TimestampKind, data.Source);
+
+        var covering = Detector.Score(model, one, out _)[0].Score;
+        var last = Detector.Score(causal, one, out _)[0].Score;
+        var lastJumped = Detector.Score(causal, jumped, out _)[0].Score;
+        var coveringJumped = Detector.Score(model, jumped, out _)[0].Score;
+
+        // Row 0 and the last row are covered by one window each: the first and the last.
+        Assert.All(last.Take(t), v => Assert.Equal(covering[0], v, 9));
+        Assert.Equal(covering[n - 1], last[n - 1], 9);
+        // Causal: nothing before the jump moves; the covering mean rises up to T − 1 rows early.
+        Assert.Equal(last.Take(k), lastJumped.Take(k));
+        Assert.True(lastJumped[k] > last[k]);
+        Assert.True(coveringJumped[k - t + 1] > covering[k - t + 1]);
+        Assert.True(Detector.NeedsResidualVariance(causal.WithThreshold(causal.Threshold with { ChannelVariance = null })));
+    }
+
+    [Fact]
     public void Score_ModelWithoutChannelVariance_ScoresWithUnitVarianceAsModelsWrittenBeforeTheField()
     {
         var (data, model) = s_trained.Value;
