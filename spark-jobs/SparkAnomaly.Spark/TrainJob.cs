@@ -18,16 +18,12 @@ public static class TrainJob
     public static void Run(SparkSession spark, JobArguments args, Action<string> log, CancellationToken cancellationToken)
     {
         TrainingConfig config = TrainingConfig.FromJson(SparkIo.ReadText(spark, args.Config!), args.Config!).Validate();
-        // The threshold step below fits one global value on the training rows' own scores. Held-out calibration rows
-        // would have to travel as their own column through sharding and scoring, and per-series thresholds would need
-        // the scores grouped by series; neither is done yet, so both are refused rather than silently ignored.
+        // The threshold step below fits on the training rows' own scores. Held-out calibration rows would have to
+        // travel as their own column through sharding and scoring; that is not done yet, so it is refused rather than
+        // silently ignored.
         if (config.CalibrationRows > 0)
         {
             throw new SparkAnomalyException($"calibrationRows is {config.CalibrationRows}, but the Spark trainer fits the threshold on the training rows' own scores only. Set calibrationRows to 0 in '{args.Config}', or train with 'sparkanomaly train' on one machine.");
-        }
-        if (config.ThresholdScope == ThresholdScope.PerSeries)
-        {
-            throw new SparkAnomalyException($"thresholdScope is per-series, but the Spark trainer fits one global threshold only. Set thresholdScope to global in '{args.Config}', or train with 'sparkanomaly train' on one machine.");
         }
         string[] channels = args.Channels;
         if (channels.Length == 0)
@@ -112,8 +108,12 @@ public static class TrainJob
                 .Single());
             model = Detector.WithResidualVariance(model, Enumerable.Range(0, channels.Length).Select(c => means.GetAs<double>(c)).ToArray());
         }
-        double[] trainingScores = OnTrainingScores(model, rows => rows.Select("score").Collect().Select(r => r.GetAs<double>(0)).ToArray());
-        model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores));
+        // With thresholdScope per-series each score comes with its series, and the library groups them.
+        bool perSeries = config.ThresholdScope == ThresholdScope.PerSeries;
+        Row[] scoredRows = OnTrainingScores(model, rows => (perSeries ? rows.Select("score", "series_id") : rows.Select("score")).Collect().ToArray());
+        double[] trainingScores = scoredRows.Select(r => r.GetAs<double>(0)).ToArray();
+        string[]? seriesOfScores = perSeries ? scoredRows.Select(r => r.GetAs<string>(1)).ToArray() : null;
+        model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores, seriesOfScores));
         string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
         log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");
     }

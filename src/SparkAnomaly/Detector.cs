@@ -119,13 +119,47 @@ public static class Detector
         return new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()), provenance);
     }
 
-    /// <summary>The threshold rule of <paramref name="config"/> applied to training-period scores computed elsewhere.</summary>
-    public static ThresholdInfo ThresholdFromScores(TrainedModel model, TrainingConfig config, ReadOnlySpan<double> trainingScores)
+    /// <summary>
+    /// The threshold rule of <paramref name="config"/> applied to training-period scores computed elsewhere (in any order).
+    /// With <see cref="ThresholdScope.PerSeries"/>, <paramref name="seriesOfScores"/>[i] names the series of score i, and
+    /// each series also gets its own value, as <see cref="FitThreshold"/> gives.
+    /// </summary>
+    /// <exception cref="SparkAnomalyException">Too few scores for the rule (overall or in one series), or per-series scope without the series of each score.</exception>
+    public static ThresholdInfo ThresholdFromScores(TrainedModel model, TrainingConfig config, ReadOnlySpan<double> trainingScores, IReadOnlyList<string>? seriesOfScores = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
-        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, ThresholdSpec.Parse(config.Threshold)), trainingScores.Length, model.Threshold.ScoreRule,
-            ChannelVariance: model.Threshold.ChannelVariance);
+        var spec = ThresholdSpec.Parse(config.Threshold);
+        Dictionary<string, double>? perSeries = null;
+        if (config.ThresholdScope == ThresholdScope.PerSeries)
+        {
+            if (seriesOfScores is null || seriesOfScores.Count != trainingScores.Length)
+            {
+                throw new SparkAnomalyException($"thresholdScope is per-series, but {(seriesOfScores is null ? "no series ids" : $"{seriesOfScores.Count} series ids")} came with {trainingScores.Length} training scores: pass the series of every score.");
+            }
+            var scores = trainingScores.ToArray();
+            perSeries = PerSeriesThresholds(Enumerable.Range(0, scores.Length).GroupBy(i => seriesOfScores[i], StringComparer.Ordinal)
+                .Select(g => (g.Key, g.Select(i => scores[i]).ToArray())), spec);
+        }
+        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, spec), trainingScores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);
+    }
+
+    /// <summary>One threshold per series, each from that series' own training-period scores.</summary>
+    private static Dictionary<string, double> PerSeriesThresholds(IEnumerable<(string Id, double[] Scores)> series, ThresholdSpec spec)
+    {
+        var perSeries = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (id, scores) in series)
+        {
+            try
+            {
+                perSeries[id] = Thresholds.Fit(scores, spec);
+            }
+            catch (SparkAnomalyException e)
+            {
+                throw new SparkAnomalyException($"series '{id}': its own threshold cannot be fitted on its training rows ({e.Message.TrimEnd('.')}). Use thresholdScope global, or a rule that needs fewer scores.", e);
+            }
+        }
+        return perSeries;
     }
 
     /// <summary>
@@ -212,22 +246,7 @@ public static class Detector
         }
         double[] TrainingScores(ScoredSeries s) => ThresholdRows(s.Series).Select(r => s.Score[r]).ToArray();
         var scores = scored.SelectMany(TrainingScores).ToArray();
-        Dictionary<string, double>? perSeries = null;
-        if (scope == ThresholdScope.PerSeries)
-        {
-            perSeries = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var s in scored)
-            {
-                try
-                {
-                    perSeries[s.Series.Id] = Thresholds.Fit(TrainingScores(s), spec);
-                }
-                catch (SparkAnomalyException e)
-                {
-                    throw new SparkAnomalyException($"series '{s.Series.Id}': its own threshold cannot be fitted on its training rows ({e.Message.TrimEnd('.')}). Use thresholdScope global, or a rule that needs fewer scores.", e);
-                }
-            }
-        }
+        var perSeries = scope == ThresholdScope.PerSeries ? PerSeriesThresholds(scored.Select(s => (s.Series.Id, TrainingScores(s))), spec) : null;
         return new ThresholdInfo(method, Thresholds.Fit(scores, spec), scores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);
     }
 

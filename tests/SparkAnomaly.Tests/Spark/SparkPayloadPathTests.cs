@@ -120,12 +120,7 @@ public sealed class SparkPayloadPathTests
         var config = TrainingFixtures.Tiny(rounds: 2) with { CheckpointEvery = 0, ScoreRule = ScoreRule.ReconstructionProbability };
         var local = Detector.Train(data, config).Model;
         var assembled = local.WithThreshold(new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()));
-        var normalised = local.Normaliser.Apply(data);
-        var rows = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Select(r => (s, r))).Reverse().ToArray();
-        var shard = ShardData.FromColumns(rows.Select(x => x.s.Id).ToArray(), rows.Select(x => x.s.Timestamps[x.r]).ToArray(),
-            Enumerable.Range(0, data.Channels).Select(c => rows.Select(x => x.s.Values[x.r * data.Channels + c]).ToArray()).ToArray(),
-            null, local.Model.WindowLength, 1);
-        var trainable = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Where(s.IsTrainable).Select(r => (s.Id, s.Timestamps[r]))).ToHashSet();
+        var (shard, trainable) = ScoringShard(local, data);
         double[][] TrainingRows(ScoredRows scored, Func<int, double[]> pick) => Enumerable.Range(0, scored.Score.Length)
             .Where(k => trainable.Contains((scored.SeriesIds[k], scored.Timestamps[k]))).Select(pick).ToArray();
 
@@ -143,6 +138,43 @@ public sealed class SparkPayloadPathTests
         }
         Assert.Equal(local.Threshold.Value, threshold.Value, 6);
         Assert.Equal(local.Threshold.FittedOnSteps, threshold.FittedOnSteps);
+    }
+
+    [Fact]
+    public void SparkThresholdPath_PerSeries_SameThresholdsAsLocal()
+    {
+        // TrainJob with thresholdScope per-series: the trainable rows' scores are collected with their series ids.
+        var data = TrainingFixtures.SmallData();
+        var config = TrainingFixtures.Tiny(rounds: 2) with { CheckpointEvery = 0, ThresholdScope = ThresholdScope.PerSeries };
+        var local = Detector.Train(data, config).Model;
+        var (shard, trainable) = ScoringShard(local, data);
+        var scored = ScoringWorker.Score(local.ToBytes(), shard);
+        var rows = Enumerable.Range(0, scored.Score.Length).Where(k => trainable.Contains((scored.SeriesIds[k], scored.Timestamps[k]))).ToArray();
+
+        var threshold = Detector.ThresholdFromScores(local, config, rows.Select(k => scored.Score[k]).ToArray(), rows.Select(k => scored.SeriesIds[k]).ToArray());
+
+        Assert.Equal(data.Series.Count(s => Enumerable.Range(0, s.Length).Any(s.IsTrainable)), local.Threshold.PerSeries!.Count);
+        Assert.Equal(local.Threshold.PerSeries.Keys.Order(), threshold.PerSeries!.Keys.Order());
+        foreach (var (id, value) in local.Threshold.PerSeries)
+        {
+            Assert.Equal(value, threshold.PerSeries[id], 9);
+        }
+        Assert.Equal(local.Threshold.Value, threshold.Value, 9);
+        Assert.True(local.Threshold.PerSeries.Values.Distinct().Count() > 1);
+        var e = Assert.Throws<SparkAnomalyException>(() => Detector.ThresholdFromScores(local, config, rows.Select(k => scored.Score[k]).ToArray()));
+        Assert.Contains("pass the series of every score", e.Message);
+    }
+
+    /// <summary>The model's normalised rows of <paramref name="data"/> as one unordered scoring group, and which rows are trainable.</summary>
+    private static (ShardData Shard, HashSet<(string, long)> Trainable) ScoringShard(TrainedModel model, SeriesSet data)
+    {
+        var normalised = model.Normaliser.Apply(data);
+        var rows = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Select(r => (s, r))).Reverse().ToArray();
+        var shard = ShardData.FromColumns(rows.Select(x => x.s.Id).ToArray(), rows.Select(x => x.s.Timestamps[x.r]).ToArray(),
+            Enumerable.Range(0, data.Channels).Select(c => rows.Select(x => x.s.Values[x.r * data.Channels + c]).ToArray()).ToArray(),
+            null, model.Model.WindowLength, 1);
+        var trainable = normalised.Series.SelectMany(s => Enumerable.Range(0, s.Length).Where(s.IsTrainable).Select(r => (s.Id, s.Timestamps[r]))).ToHashSet();
+        return (shard, trainable);
     }
 
     [Fact]
