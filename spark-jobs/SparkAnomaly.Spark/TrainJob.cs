@@ -108,11 +108,27 @@ public static class TrainJob
                 .Single());
             model = Detector.WithResidualVariance(model, Enumerable.Range(0, channels.Length).Select(c => means.GetAs<double>(c)).ToArray());
         }
-        // With thresholdScope per-series each score comes with its series, and the library groups them.
+        // With thresholdScope per-series each score comes with its series, and the library groups them. Rows are
+        // consumed as Collect() streams them: the driver keeps a double per step (and one string per series), not Rows.
         bool perSeries = config.ThresholdScope == ThresholdScope.PerSeries;
-        Row[] scoredRows = OnTrainingScores(model, rows => (perSeries ? rows.Select("score", "series_id") : rows.Select("score")).Collect().ToArray());
-        double[] trainingScores = scoredRows.Select(r => r.GetAs<double>(0)).ToArray();
-        string[]? seriesOfScores = perSeries ? scoredRows.Select(r => r.GetAs<string>(1)).ToArray() : null;
+        var scoreList = new List<double>();
+        var seriesList = perSeries ? new List<string>() : null;
+        OnTrainingScores(model, rows =>
+        {
+            var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (Row r in (perSeries ? rows.Select("score", "series_id") : rows.Select("score")).Collect())
+            {
+                scoreList.Add(r.GetAs<double>(0));
+                if (seriesList is not null)
+                {
+                    string id = r.GetAs<string>(1);
+                    seriesList.Add(ids.TryGetValue(id, out var same) ? same : (ids[id] = id));
+                }
+            }
+            return scoreList.Count;
+        });
+        double[] trainingScores = scoreList.ToArray();
+        IReadOnlyList<string>? seriesOfScores = seriesList;
         model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores, seriesOfScores));
         string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
         log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");

@@ -137,8 +137,15 @@ public static class Detector
             {
                 throw new SparkAnomalyException($"thresholdScope is per-series, but {(seriesOfScores is null ? "no series ids" : $"{seriesOfScores.Count} series ids")} came with {trainingScores.Length} training scores: pass the series of every score.");
             }
+            int missing = Enumerable.Range(0, seriesOfScores.Count).FirstOrDefault(i => seriesOfScores[i] is null, -1);
+            if (missing >= 0)
+            {
+                throw new SparkAnomalyException($"thresholdScope is per-series, but training score {missing} has no series id: pass the series of every score.");
+            }
             var scores = trainingScores.ToArray();
+            // Ordered by id, so the stored thresholds (and the model id) do not depend on the order an engine returned the rows in.
             perSeries = PerSeriesThresholds(Enumerable.Range(0, scores.Length).GroupBy(i => seriesOfScores[i], StringComparer.Ordinal)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => (g.Key, g.Select(i => scores[i]).ToArray())), spec);
         }
         return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, spec), trainingScores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);

@@ -176,6 +176,11 @@ public static class ModelFile
         {
             throw new SparkAnomalyException($"model file '{path}' fails its checksum: its parameter values were corrupted or changed. Retrain or restore the file.");
         }
+        if (version == FormatVersion && threshold.ChannelVariance is not null)
+        {
+            // Version 2 exists so that readers which ignore the variance refuse it; a version-1 file holding one was edited.
+            throw new SparkAnomalyException($"model file '{path}' declares format version {FormatVersion} but holds a channel variance, which only version {FormatVersionWithChannelVariance} files carry: the file was edited. Retrain or restore it.");
+        }
         return Checked(new TrainedModel(model, normaliser, values, threshold, provenance), path);
     }
 
@@ -197,6 +202,11 @@ public static class ModelFile
         if (m.Threshold is null || !double.IsFinite(m.Threshold.Value) || (m.Threshold.PerSeries?.Values.Any(v => !double.IsFinite(v)) ?? false))
         {
             throw new SparkAnomalyException($"{source}: the threshold is missing or not finite. Retrain the model.");
+        }
+        // Names only: Enum.TryParse would also take "1" or "LastStep, CoveringMean", and scoring would then fail late.
+        if (!Enum.GetNames<ScoreRule>().Contains(m.Threshold.ScoreRule, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new SparkAnomalyException($"{source}: the threshold's score rule '{m.Threshold.ScoreRule}' is not one of {string.Join(", ", Enum.GetNames<ScoreRule>())}. The file is damaged or was edited; retrain or restore it.");
         }
         if (m.Threshold.ChannelVariance is { } variance && (variance.Length != m.Model.Channels || variance.Any(v => !double.IsFinite(v) || v <= 0)))
         {

@@ -181,7 +181,7 @@ public static class Scorer
             scope.DisposeEverything();
         }
         var contrib = new double[n * f];
-        // Reconstruction probability maps window scores to steps like covering-mean.
+        // The window that ends at the step, or the mean of the windows covering it.
         if (rule is ScoreRule.LastStep or ScoreRule.ReconstructionProbabilityLastStep)
         {
             for (int row = 0; row < n; row++)

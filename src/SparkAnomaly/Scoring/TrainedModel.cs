@@ -16,7 +16,7 @@ namespace SparkAnomaly.Scoring;
 /// <param name="ScoreRule">The score rule the threshold belongs to.</param>
 /// <param name="PerSeries">Per-series thresholds (<c>thresholdScope: per-series</c>), fitted on each series' own training rows.</param>
 /// <param name="ChannelVariance">
-/// <see cref="Scoring.ScoreRule.ReconstructionProbability"/> only: the decoder's residual variance per channel in normalised
+/// The reconstruction-probability rules only (<see cref="Scorer.IsReconstructionProbability"/>): the decoder's residual variance per channel in normalised
 /// units, fitted on the same training rows as the threshold (<see cref="Scorer.ResidualVariance"/>). Null means unit variance,
 /// which is what models written before this field used, so they score as they always did; it is then left out of
 /// the metadata JSON, so such a model's file and <see cref="TrainedModel.ModelId"/> are what they were before the field.

@@ -127,6 +127,33 @@ public sealed class UntrustedModelTests
         Assert.Contains("reads versions 1 and 2", e.Message);
     }
 
+    [Theory]
+    [InlineData("Bogus", "score rule 'Bogus'")]
+    [InlineData("1", "score rule '1'")]
+    [InlineData("LastStep, CoveringMean", "score rule 'LastStep, CoveringMean'")]
+    public void Load_UnknownScoreRule_RefusedWhenLoadedNotWhenScoring(string rule, string expected)
+    {
+        using var dir = new TempDir();
+        string path = UntrustedModelFiles.Rewrite(dir.File("rule.parquet"), "threshold", $$"""{"Method":"percentile:99","Value":1,"FittedOnSteps":10,"ScoreRule":"{{rule}}"}""");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.Load(path));
+
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("rule.parquet", e.Message);
+    }
+
+    [Fact]
+    public void Load_FormatOneWithChannelVariance_RefusedAsEdited()
+    {
+        using var dir = new TempDir();
+        string path = UntrustedModelFiles.Rewrite(dir.File("v1var.parquet"), "threshold",
+            """{"Method":"percentile:99","Value":1,"FittedOnSteps":10,"ScoreRule":"ReconstructionProbability","ChannelVariance":[0.5]}""");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.Load(path));
+
+        Assert.Contains("declares format version 1 but holds a channel variance", e.Message);
+    }
+
     public static TheoryData<string, string> TypeDirectives => new()
     {
         { "model", "{\"$type\":\"System.Diagnostics.Process, System.Diagnostics.Process\",\"Channels\":8,\"WindowLength\":16,\"HiddenSize\":8,\"LatentSize\":4}" },

@@ -112,6 +112,14 @@ public sealed class BenchmarkCommandTests
     }
 
     [Fact]
+    public void BenchmarkSkab_ScoreRuleReconstructionProbabilityLastStep_Accepted()
+    {
+        var run = QuickOneFile("--score-rule", "reconstruction-probability-last-step");
+
+        Assert.Equal("ReconstructionProbabilityLastStep", run.GetProperty("settings").GetProperty("scoreRule").GetString());
+    }
+
+    [Fact]
     public void BenchmarkSkab_Ensemble_AveragesSeveralModelsPerFit()
     {
         var one = QuickOneFile("--ensemble", "1");
@@ -135,11 +143,12 @@ public sealed class BenchmarkCommandTests
     }
 
     [Theory]
-    [InlineData(SkabChannelWeighting.FitError)]
-    [InlineData(SkabChannelWeighting.HeldOutError)]
-    public void SkabOptions_ChannelWeightingWithReconstructionProbability_RefusedNamingTheFix(SkabChannelWeighting weighting)
+    [InlineData(SkabChannelWeighting.FitError, SparkAnomaly.Scoring.ScoreRule.ReconstructionProbability)]
+    [InlineData(SkabChannelWeighting.HeldOutError, SparkAnomaly.Scoring.ScoreRule.ReconstructionProbability)]
+    [InlineData(SkabChannelWeighting.FitError, SparkAnomaly.Scoring.ScoreRule.ReconstructionProbabilityLastStep)]
+    public void SkabOptions_ChannelWeightingWithReconstructionProbability_RefusedNamingTheFix(SkabChannelWeighting weighting, SparkAnomaly.Scoring.ScoreRule rule)
     {
-        var o = new SkabOptions { DataDirectory = "", ScoreRule = SparkAnomaly.Scoring.ScoreRule.ReconstructionProbability, ChannelWeighting = weighting };
+        var o = new SkabOptions { DataDirectory = "", ScoreRule = rule, ChannelWeighting = weighting };
 
         var e = Assert.Throws<SparkAnomalyException>(o.Validate);
 

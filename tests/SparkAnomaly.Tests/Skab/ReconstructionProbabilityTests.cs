@@ -152,6 +152,11 @@ public sealed class ReconstructionProbabilityTests
         var oldLoaded = ModelFile.Load(path);
         Assert.Null(oldLoaded.Threshold.ChannelVariance);
         Assert.Equal(old.ModelId, oldLoaded.ModelId);
+        // The record's JSON without a variance is the JSON of the record as it was before the field (its five members),
+        // so a model's id, which hashes that JSON, did not change with the field.
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(new { old.Threshold.Method, old.Threshold.Value, old.Threshold.FittedOnSteps, old.Threshold.ScoreRule, old.Threshold.PerSeries }, ModelFile.MetadataJson),
+            System.Text.Json.JsonSerializer.Serialize(old.Threshold, ModelFile.MetadataJson));
 
         var bad = model.WithThreshold(model.Threshold with { ChannelVariance = new[] { 1.0, 1.0 } });
         var e = Assert.Throws<SparkAnomalyException>(() => TrainedModel.FromBytes(bad.ToBytes()));

@@ -163,6 +163,13 @@ public sealed class SparkPayloadPathTests
         Assert.True(local.Threshold.PerSeries.Values.Distinct().Count() > 1);
         var e = Assert.Throws<SparkAnomalyException>(() => Detector.ThresholdFromScores(local, config, rows.Select(k => scored.Score[k]).ToArray()));
         Assert.Contains("pass the series of every score", e.Message);
+        var ids = rows.Select(k => scored.SeriesIds[k]).ToArray();
+        ids[5] = null!;
+        Assert.Contains("training score 5 has no series id", Assert.Throws<SparkAnomalyException>(() => Detector.ThresholdFromScores(local, config, rows.Select(k => scored.Score[k]).ToArray(), ids)).Message);
+        // Rows in another order (as another engine run returns them): the same thresholds, stored in the same order.
+        var reversed = Detector.ThresholdFromScores(local, config, rows.Reverse().Select(k => scored.Score[k]).ToArray(), rows.Reverse().Select(k => scored.SeriesIds[k]).ToArray());
+        Assert.Equal(threshold.PerSeries.Keys, reversed.PerSeries!.Keys);
+        Assert.Equal(threshold.PerSeries.Keys.Order(StringComparer.Ordinal), threshold.PerSeries.Keys);
     }
 
     /// <summary>The model's normalised rows of <paramref name="data"/> as one unordered scoring group, and which rows are trainable.</summary>
