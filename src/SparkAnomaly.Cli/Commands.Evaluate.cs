@@ -60,10 +60,8 @@ internal static partial class Commands
     private static ReportSeries ReportSeriesFromScores(ScoresSeries s, IReadOnlyList<string> channels)
     {
         int f = channels.Count;
-        var signal = Enumerable.Range(0, f)
-            .Select(c => (Name: channels[c], Values: Enumerable.Range(0, s.Length).Select(r => s.Contributions[r * f + c]).ToArray()))
-            .OrderByDescending(x => x.Values.Sum())
-            .Take(HtmlReport.MaxSignalChannels)
+        var signal = ScoresEvaluation.DrivingChannels(s, f, HtmlReport.MaxSignalChannels)
+            .Select(c => (channels[c], Enumerable.Range(0, s.Length).Select(r => s.Contributions[r * f + c]).ToArray()))
             .ToList();
         return new ReportSeries(s.Id, s.Score, s.Threshold, s.Labels.Select(l => l == 1).ToArray(), ScoresEvaluation.LabelledMask(s), s.IsAnomaly, signal, "channel contribution");
     }

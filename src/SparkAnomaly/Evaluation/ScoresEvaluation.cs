@@ -10,6 +10,33 @@ namespace SparkAnomaly.Evaluation;
 public static class ScoresEvaluation
 {
     /// <summary>
+    /// The channels that stood out most in a series, most first: ranked by the sum over its rows of each contribution
+    /// above the channel's own median. A channel whose error is always high is not what raised an alarm, and under the
+    /// reconstruction-probability rules every channel's contribution carries its own constant ½·log 2πσ².
+    /// </summary>
+    public static IReadOnlyList<int> DrivingChannels(ScoresSeries s, int channels, int count)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (channels <= 0 || s.Contributions.Length != s.Length * channels)
+        {
+            return Array.Empty<int>();
+        }
+        return Enumerable.Range(0, channels)
+            .Select(c =>
+            {
+                var values = Enumerable.Range(0, s.Length).Select(r => s.Contributions[r * channels + c]).ToArray();
+                var sorted = values.Order().ToArray();
+                double median = sorted.Length == 0 ? 0 : sorted[sorted.Length / 2];
+                return (Channel: c, Excess: values.Sum(v => Math.Max(0, v - median)));
+            })
+            .OrderByDescending(x => x.Excess)
+            .ThenBy(x => x.Channel)
+            .Take(count)
+            .Select(x => x.Channel)
+            .ToList();
+    }
+
+    /// <summary>
     /// Rows that count: a known label, and not <c>split=train</c> (training rows would flatter the model:
     /// its threshold was fitted on them).
     /// </summary>

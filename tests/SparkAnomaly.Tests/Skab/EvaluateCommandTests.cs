@@ -20,6 +20,25 @@ public sealed class EvaluateCommandTests
     }
 
     [Fact]
+    public void DrivingChannels_RanksWhatStoodOut_NotWhatIsAlwaysHigh()
+    {
+        const int rows = 100, channels = 3;
+        var contributions = new double[rows * channels];
+        for (int r = 0; r < rows; r++)
+        {
+            contributions[r * channels + 0] = 5.0;                                   // always high (a per-channel constant)
+            contributions[r * channels + 1] = 1.0 + (r is >= 40 and < 50 ? 3.0 : 0); // the excursion
+            contributions[r * channels + 2] = -1.0 + 0.01 * (r % 3);                 // small noise around a negative level
+        }
+        var series = new ScoresSeries("s", new long[rows], new double[rows], new double[rows], new bool[rows], new sbyte[rows], new RowSplit[rows], contributions);
+
+        var driving = ScoresEvaluation.DrivingChannels(series, channels, 2);
+
+        Assert.Equal(new[] { 1, 2 }, driving);
+        Assert.Empty(ScoresEvaluation.DrivingChannels(series with { Contributions = Array.Empty<double>() }, channels, 2));
+    }
+
+    [Fact]
     public void ScoresReader_RoundTrip_ReturnsWrittenArrays()
     {
         using var dir = new TempDir();
