@@ -1,9 +1,12 @@
 using Microsoft.Spark;
 using Microsoft.Spark.Sql;
+using Microsoft.Spark.Sql.Expressions;
 using SparkAnomaly.Data;
 using SparkAnomaly.Scoring;
 using SparkAnomaly.Training;
 using static Microsoft.Spark.Sql.Functions;
+// Functions.Window (time windows) is imported above, so the window-spec factory goes by another name.
+using SparkWindow = Microsoft.Spark.Sql.Expressions.Window;
 
 namespace SparkAnomaly.Spark;
 
@@ -18,13 +21,6 @@ public static class TrainJob
     public static void Run(SparkSession spark, JobArguments args, Action<string> log, CancellationToken cancellationToken)
     {
         TrainingConfig config = TrainingConfig.FromJson(SparkIo.ReadText(spark, args.Config!), args.Config!).Validate();
-        // The threshold step below fits on the training rows' own scores. Held-out calibration rows would have to
-        // travel as their own column through sharding and scoring; that is not done yet, so it is refused rather than
-        // silently ignored.
-        if (config.CalibrationRows > 0)
-        {
-            throw new SparkAnomalyException($"calibrationRows is {config.CalibrationRows}, but the Spark trainer fits the threshold on the training rows' own scores only. Set calibrationRows to 0 in '{args.Config}', or train with 'sparkanomaly train' on one machine.");
-        }
         string[] channels = args.Channels;
         if (channels.Length == 0)
         {
@@ -42,11 +38,31 @@ public static class TrainJob
             .Concat(channels.Select((name, c) => SparkIo.UserColumn(name).Cast("float").Alias(SparkSchemas.ChannelColumn(c))))
             .ToArray());
 
+        // threshold_row marks the rows whose scores set the threshold: the trainable rows, or with calibrationRows each
+        // series' last N trainable rows, which then leave training and the normaliser (Detector.HoldOutCalibrationRows).
+        if (config.CalibrationRows > 0)
+        {
+            WindowSpec latestFirst = SparkWindow.PartitionBy("series", "trainable").OrderBy(Col("ts").Desc());
+            rows = rows
+                .WithColumn("threshold_row", Col("trainable").And(RowNumber().Over(latestFirst).Leq(config.CalibrationRows)))
+                .WithColumn("trainable", Col("trainable").And(Not(Col("threshold_row"))))
+                // Counts, normaliser, shards and threshold must all see one choice of rows, even between equal timestamps.
+                .Cache();
+        }
+        else
+        {
+            rows = rows.WithColumn("threshold_row", Col("trainable"));
+        }
+
         // Trainable rows per series, sorted by id so that the plan never depends on Spark's collect order.
         var counts = rows.Filter(Col("trainable")).GroupBy("series").Count().Collect()
             .Select(r => (SeriesId: r.GetAs<string>(0), Rows: r.GetAs<long>(1)))
             .OrderBy(s => s.SeriesId, StringComparer.Ordinal)
             .ToList();
+        if (config.CalibrationRows > 0 && counts.All(c => c.Rows < config.WindowLength))
+        {
+            throw new SparkAnomalyException($"calibrationRows {config.CalibrationRows} holds out too much of '{args.Data}': no series keeps the {config.WindowLength} training rows of one window to train on. Lower calibrationRows in '{args.Config}', or set it to 0 to fit the threshold on the training rows' own scores.");
+        }
         ShardPlan plan = ShardPlanner.Plan(counts, config.Workers, config.WindowLength, config.Stride);
         log($"{counts.Count} series on {config.Workers} workers; windows per worker: {string.Join(", ", plan.WindowsPerWorker)}");
 
@@ -83,14 +99,14 @@ public static class TrainJob
             "spark:" + string.Join(",", counts.Select(c => $"{c.SeriesId}={c.Rows}")).GetHashCode().ToString("x8"), plan.WindowsPerWorker.Sum());
 
         // The threshold comes from the training rows' scores, computed by the same grouped-map scoring.
-        DataFrame trainingRows = sharded.Select("series", "ts", "trainable").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp");
+        DataFrame thresholdRows = rows.Select("series", "ts", "threshold_row").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp");
         T OnTrainingScores<T>(TrainedModel scoring, Func<DataFrame, T> action)
         {
             Broadcast<byte[]> scoringModel = spark.SparkContext.Broadcast(scoring.ToBytes());
             try
             {
                 DataFrame scored = ScoreJob.ApplyScoring(sharded.Drop("shard", "trainable").GroupBy("series"), scoringModel, config.WindowLength, 1);
-                return action(scored.Join(trainingRows, new[] { "series_id", "timestamp" }).Filter(Col("trainable")));
+                return action(scored.Join(thresholdRows, new[] { "series_id", "timestamp" }).Filter(Col("threshold_row")));
             }
             finally
             {
@@ -130,6 +146,10 @@ public static class TrainJob
         double[] trainingScores = scoreList.ToArray();
         IReadOnlyList<string>? seriesOfScores = seriesList;
         model = model.WithThreshold(Detector.ThresholdFromScores(model, config, trainingScores, seriesOfScores));
+        if (config.CalibrationRows > 0)
+        {
+            rows.Unpersist();
+        }
         string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
         log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");
     }

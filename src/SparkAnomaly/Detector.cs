@@ -87,8 +87,7 @@ public static class Detector
         }
         long windows = shards.Sum(s => (long)s.WindowCount);
         var model = Assemble(config, modelConfig, normaliser, outcome, data.Source, fingerprint, windows);
-        string method = config.CalibrationRows > 0 ? $"{config.Threshold} of the last {config.CalibrationRows} training rows of each series (held out)" : config.Threshold;
-        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, method, config.ThresholdScope, config.CalibrationRows));
+        model = model.WithThreshold(FitThreshold(model, data, thresholdSpec, ThresholdMethod(config), config.ThresholdScope, config.CalibrationRows));
         var used = shards.SelectMany(sh => sh.Series).Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var skipped = data.Series.Where(x => !used.Contains(x.Id)).Select(x => $"{x.Id} ({x.Length} rows)").ToList();
         return new TrainRun(model, outcome, ShardPlanner.Describe(shards), windows, clock.Elapsed.TotalSeconds, skipped);
@@ -119,8 +118,16 @@ public static class Detector
         return new TrainedModel(modelConfig, normaliser, outcome.State.Parameters, new ThresholdInfo(config.Threshold, 0, 0, config.ScoreRule.ToString()), provenance);
     }
 
+    /// <summary>How a model's threshold was fitted, as stored with it: the rule, and where the scores came from.</summary>
+    public static string ThresholdMethod(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.CalibrationRows > 0 ? $"{config.Threshold} of the last {config.CalibrationRows} training rows of each series (held out)" : config.Threshold;
+    }
+
     /// <summary>
-    /// The threshold rule of <paramref name="config"/> applied to training-period scores computed elsewhere (in any order).
+    /// The threshold rule of <paramref name="config"/> applied to training-period scores computed elsewhere (in any order):
+    /// those of the trainable rows, or with <see cref="TrainingConfig.CalibrationRows"/> of each series' held-out last rows.
     /// With <see cref="ThresholdScope.PerSeries"/>, <paramref name="seriesOfScores"/>[i] names the series of score i, and
     /// each series also gets its own value, as <see cref="FitThreshold"/> gives.
     /// </summary>
@@ -148,7 +155,7 @@ public static class Detector
                 .OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => (g.Key, g.Select(i => scores[i]).ToArray())), spec);
         }
-        return new ThresholdInfo(config.Threshold, Thresholds.Fit(trainingScores, spec), trainingScores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);
+        return new ThresholdInfo(ThresholdMethod(config), Thresholds.Fit(trainingScores, spec), trainingScores.Length, model.Threshold.ScoreRule, perSeries, model.Threshold.ChannelVariance);
     }
 
     /// <summary>One threshold per series, each from that series' own training-period scores.</summary>

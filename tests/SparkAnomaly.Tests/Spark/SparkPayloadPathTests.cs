@@ -172,6 +172,28 @@ public sealed class SparkPayloadPathTests
         Assert.Equal(threshold.PerSeries.Keys.Order(StringComparer.Ordinal), threshold.PerSeries.Keys);
     }
 
+    [Fact]
+    public void SparkThresholdPath_CalibrationRows_SameThresholdAsLocal()
+    {
+        // TrainJob with calibrationRows: threshold_row marks each series' last N trainable rows (row_number over ts
+        // descending), the rows left out of training; the threshold is fitted on their scores.
+        const int calibration = 40;
+        var data = TrainingFixtures.SmallData();
+        var config = TrainingFixtures.Tiny(rounds: 2) with { CheckpointEvery = 0, CalibrationRows = calibration };
+        var local = Detector.Train(data, config).Model;
+        var (shard, _) = ScoringShard(local, data);
+        var thresholdRows = data.Series.SelectMany(s => Enumerable.Range(0, s.Length).Where(s.IsTrainable).Reverse().Take(calibration).Select(r => (s.Id, s.Timestamps[r]))).ToHashSet();
+        var scored = ScoringWorker.Score(local.ToBytes(), shard);
+
+        var threshold = Detector.ThresholdFromScores(local, config,
+            Enumerable.Range(0, scored.Score.Length).Where(k => thresholdRows.Contains((scored.SeriesIds[k], scored.Timestamps[k]))).Select(k => scored.Score[k]).ToArray());
+
+        Assert.Equal(local.Threshold.Value, threshold.Value, 9);
+        Assert.Equal(local.Threshold.Method, threshold.Method);
+        Assert.Contains("held out", threshold.Method);
+        Assert.Equal(local.Threshold.FittedOnSteps, threshold.FittedOnSteps);
+    }
+
     /// <summary>The model's normalised rows of <paramref name="data"/> as one unordered scoring group, and which rows are trainable.</summary>
     private static (ShardData Shard, HashSet<(string, long)> Trainable) ScoringShard(TrainedModel model, SeriesSet data)
     {
