@@ -98,7 +98,7 @@ public static class TrainJob
         TrainedModel model = Detector.Assemble(config, modelConfig, normaliser, outcome, args.Data!,
             "spark:" + string.Join(",", counts.Select(c => $"{c.SeriesId}={c.Rows}")).GetHashCode().ToString("x8"), plan.WindowsPerWorker.Sum());
 
-        // The threshold comes from the training rows' scores, computed by the same grouped-map scoring.
+        // The threshold comes from the threshold rows' scores, computed by the same grouped-map scoring.
         DataFrame thresholdRows = rows.Select("series", "ts", "threshold_row").WithColumnRenamed("series", "series_id").WithColumnRenamed("ts", "timestamp");
         T OnTrainingScores<T>(TrainedModel scoring, Func<DataFrame, T> action)
         {
@@ -118,7 +118,7 @@ public static class TrainJob
         {
             // Reconstruction probability: a unit-variance pass gives each channel's mean contribution over the same
             // rows, from which the library fits the residual variance the threshold's scores are computed with.
-            Row means = OnTrainingScores(model, rows => rows
+            Row means = OnTrainingScores(model, scoredRows => scoredRows
                 .Agg(Avg(Col("contributions").GetItem(0)), Enumerable.Range(1, channels.Length - 1).Select(c => Avg(Col("contributions").GetItem(c))).ToArray())
                 .Collect()
                 .Single());
@@ -129,10 +129,10 @@ public static class TrainJob
         bool perSeries = config.ThresholdScope == ThresholdScope.PerSeries;
         var scoreList = new List<double>();
         var seriesList = perSeries ? new List<string>() : null;
-        OnTrainingScores(model, rows =>
+        OnTrainingScores(model, scoredRows =>
         {
             var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (Row r in (perSeries ? rows.Select("score", "series_id") : rows.Select("score")).Collect())
+            foreach (Row r in (perSeries ? scoredRows.Select("score", "series_id") : scoredRows.Select("score")).Collect())
             {
                 scoreList.Add(r.GetAs<double>(0));
                 if (seriesList is not null)
