@@ -54,8 +54,12 @@ public static class TrainJob
             rows = rows.WithColumn("threshold_row", Col("trainable"));
         }
 
-        // Trainable rows per series, sorted by id so that the plan never depends on Spark's collect order.
-        var counts = rows.Filter(Col("trainable")).GroupBy("series").Count().Collect()
+        // Trainable rows per series, sorted by id so that the plan never depends on Spark's collect order. A series whose
+        // trainable rows all became calibration rows stays in the plan with 0 rows (no window to train): it is still
+        // scored, and its rows still set the threshold, as in the local trainer.
+        var counts = rows.Filter(Col("trainable").Or(Col("threshold_row"))).GroupBy("series")
+            .Agg(Sum(When(Col("trainable"), 1).Otherwise(0)).Cast("long"))
+            .Collect()
             .Select(r => (SeriesId: r.GetAs<string>(0), Rows: r.GetAs<long>(1)))
             .OrderBy(s => s.SeriesId, StringComparer.Ordinal)
             .ToList();

@@ -58,6 +58,17 @@ public sealed class ShardTests
     }
 
     [Fact]
+    public void Plan_SeriesWithNoRowsLeftToTrain_StillAssignedWithNoWindows()
+    {
+        // The Spark trainer plans a series whose trainable rows all became calibration rows with 0 rows, so that it is
+        // still sharded and scored for the threshold.
+        var plan = ShardPlanner.Plan(new[] { ("a", 1000L), ("b", 0L), ("c", 10L) }, 2, 64, 1);
+
+        Assert.Equal(new[] { "a", "b", "c" }, plan.WorkerOfSeries.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(1000 - 64 + 1, plan.WindowsPerWorker.Sum());
+    }
+
+    [Fact]
     public void Plan_WholeSeries_BalancedByWindowsAndDeterministic()
     {
         var counts = new[] { ("a", 1000L), ("b", 1000L), ("c", 1000L), ("d", 1000L) };
