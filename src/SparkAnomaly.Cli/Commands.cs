@@ -139,6 +139,7 @@ internal static partial class Commands
         public readonly Option<string?> Threshold = new("--threshold") { Description = "Threshold rule on training-period scores: percentile:P, meanstd:K or pot:Q (default percentile:99.9)." };
         public readonly Option<int?> CalibrationRows = new("--calibration-rows") { Description = "Hold the last N training rows of each series out of training and fit the threshold on their out-of-sample scores (default 0: on the training rows' own scores)." };
         public readonly Option<string?> ThresholdScope = new("--threshold-scope") { Description = "global (default): one threshold; per-series: each series its own, fitted on its training rows." };
+        public readonly Option<string?> ScoreRule = new("--score-rule") { Description = "How windows are scored and mapped to steps: covering-mean (default), last-step (causal), reconstruction-probability (An & Cho 2015, with a fitted variance per channel) or reconstruction-probability-last-step (the same, causal)." };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
         public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
         public readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration, with where each value came from, and exit." };
@@ -148,12 +149,13 @@ internal static partial class Commands
         {
             Averaging.AcceptOnlyFromAmong("weighted", "dl4j");
             ThresholdScope.AcceptOnlyFromAmong("global", "per-series");
+            ScoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability", "reconstruction-probability-last-step");
         }
 
         public void AddTo(Command c, bool full)
         {
             var all = full
-                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, CalibrationRows, ThresholdScope, CheckpointEvery, Resume, PrintConfig, InjectFault }
+                ? new Option[] { Config, Workers, Rounds, Epochs, Seed, BatchSize, AveragingFrequency, Window, Threads, Device, Averaging, Threshold, CalibrationRows, ThresholdScope, ScoreRule, CheckpointEvery, Resume, PrintConfig, InjectFault }
                 : new Option[] { Config, Workers, Rounds, Seed, Threads, Device, PrintConfig };
             foreach (var o in all)
             {
@@ -204,6 +206,7 @@ internal static partial class Commands
             FlagS(Averaging, "averaging", (c, v) => c with { Averaging = v == "dl4j" ? AveragingMode.Dl4j : AveragingMode.Weighted });
             FlagS(Threshold, "threshold", (c, v) => c with { Threshold = v });
             FlagS(ThresholdScope, "thresholdScope", (c, v) => c with { ThresholdScope = v == "per-series" ? Scoring.ThresholdScope.PerSeries : Scoring.ThresholdScope.Global });
+            FlagS(ScoreRule, "scoreRule", (c, v) => c with { ScoreRule = Enum.Parse<Scoring.ScoreRule>(v.Replace("-", ""), ignoreCase: true) });
             config.Validate();
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;

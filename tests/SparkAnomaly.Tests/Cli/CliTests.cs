@@ -116,4 +116,18 @@ public sealed class CliTests
         Assert.Equal(dir.File("c.json"), cfg.GetProperty("rounds").GetProperty("source").GetString());
         Assert.Equal("default", cfg.GetProperty("batchSizePerWorker").GetProperty("source").GetString());
     }
+
+    [Theory]
+    [InlineData("last-step")]
+    [InlineData("reconstruction-probability-last-step")]
+    public void Train_ScoreRuleFlag_SetsTheConfigField(string rule)
+    {
+        var (code, stdout, _) = Run("train", "--data", "x.csv", "--out", "o", "--score-rule", rule, "--print-config", "--json");
+
+        Assert.Equal(0, code);
+        var field = JsonDocument.Parse(stdout).RootElement.GetProperty("scoreRule");
+        Assert.Equal(rule, field.GetProperty("value").GetString());
+        Assert.Equal("command line", field.GetProperty("source").GetString());
+        Assert.Equal(1, Run("train", "--data", "x.csv", "--out", "o", "--score-rule", "median", "--print-config").Code);   // bad option value
+    }
 }
