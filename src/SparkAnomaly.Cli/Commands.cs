@@ -365,10 +365,22 @@ internal static partial class Commands
             {
                 file, rows, flagged, threshold = model.Threshold.Value, thresholdMethod = model.Threshold.Method,
                 skipped, evaluation = report is null ? null : Reporter.ReportJson(report),
-            }, $"scored {rows:N0} steps of {scored.Count} series, {flagged:N0} above the threshold {model.Threshold.Value.ToString("G4", CultureInfo.InvariantCulture)} → {file}"
+            }, $"scored {rows:N0} steps of {scored.Count} series, {flagged:N0} flagged ({ThresholdText(model.Threshold, scored)}) → {file}"
                + (report is null ? "" : $"\n{Reporter.ReportLine(report)}"));
         });
         return cmd;
+    }
+
+    /// <summary>The threshold a score run used, as a person reads it: one value, or per series with the global fallback.</summary>
+    private static string ThresholdText(ThresholdInfo threshold, IReadOnlyList<ScoredSeries> scored)
+    {
+        string global = threshold.Value.ToString("G4", CultureInfo.InvariantCulture);
+        if (threshold.PerSeries is not { Count: > 0 } own)
+        {
+            return $"threshold {global}";
+        }
+        int withOwn = scored.Count(s => own.ContainsKey(s.Series.Id));
+        return $"per-series thresholds: {withOwn} of {scored.Count} series their own, the others the global {global}";
     }
 
     // ---- helpers ----------------------------------------------------------------------------

@@ -30,6 +30,12 @@ public sealed class ThresholdScopeTests
         using var dir = new TempDir();
         ModelFile.Save(model, dir.File("model.parquet"));
         Assert.Equal(model.Threshold.PerSeries, ModelFile.Load(dir.File("model.parquet")).Threshold.PerSeries);
+
+        // What score tells a person: per-series thresholds, how many series had their own, and the global fallback.
+        SparkAnomaly.Data.SeriesWriter.WriteCsv(data, dir.File("data.csv"));
+        var (code, stdout, stderr) = CliTests.Run("score", "--model", dir.File("model.parquet"), "--data", dir.File("data.csv"), "--out", dir.File("scored"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"per-series thresholds: {trainingSeries.Count} of {data.Series.Count} series their own, the others the global", stdout);
     }
 
     [Fact]
