@@ -110,6 +110,10 @@ internal static partial class Commands
         t.AppendLine(c, $"model id        {m.ModelId}");
         t.AppendLine(c, $"shape           {m.Model.Channels} channels, window {m.Model.WindowLength}, hidden {m.Model.HiddenSize}, latent {m.Model.LatentSize}");
         t.AppendLine(c, $"threshold       {m.Threshold.Value:G6} ({m.Threshold.Method}, fitted on {m.Threshold.FittedOnSteps:N0} training-period steps; score rule {m.Threshold.ScoreRule})");
+        if (m.Threshold.PerSeries is { Count: > 0 } own)
+        {
+            t.AppendLine(c, $"per series      {own.Count:N0} series have their own threshold, {own.Values.Min():G6} to {own.Values.Max():G6}; other series use the one above (--json lists them)");
+        }
         t.AppendLine(c, $"provenance      library {pv.LibraryVersion}, seed {pv.Seed}, {pv.Rounds} rounds, {pv.Workers} workers, {pv.TrainingWindows:N0} training windows, final loss {pv.FinalLoss:F4}");
         t.AppendLine(c, $"data            {pv.DataSource} (fingerprint {pv.DataFingerprint})");
         t.AppendLine(c, $"created         {pv.CreatedUtc}");

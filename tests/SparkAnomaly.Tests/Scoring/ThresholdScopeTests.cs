@@ -36,6 +36,8 @@ public sealed class ThresholdScopeTests
         var (code, stdout, stderr) = CliTests.Run("score", "--model", dir.File("model.parquet"), "--data", dir.File("data.csv"), "--out", dir.File("scored"));
         Assert.True(code == 0, stderr);
         Assert.Contains($"per-series thresholds: {trainingSeries.Count} of {data.Series.Count} series their own, the others the global", stdout);
+        var inspect = CliTests.Run("inspect", dir.File("model.parquet"));
+        Assert.Contains($"{trainingSeries.Count} series have their own threshold", inspect.Out);
     }
 
     [Fact]
