@@ -69,6 +69,19 @@ public sealed class BenchmarkCommandTests
         double detected = root.GetProperty("pseudoTestDetection").GetDouble();
         Assert.InRange(falseAlarms, 0, 1);
         Assert.InRange(detected, 0, 1);
+        // A file counts as drifting when at least half of its pseudo-test rows are flagged with nothing injected.
+        var drifting = root.GetProperty("pseudoTestDriftingFiles").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(falseAlarms >= 0.5, drifting.Count == 1);
+    }
+
+    [Fact]
+    public void DriftingFiles_AreThoseWithAtLeastHalfThePseudoTestRowsFlagged()
+    {
+        static SkabFileResult File(string id, double falseAlarm) => new(id, ConfusionCounts.Zero, 1, 0, 0, 0) { PseudoTestFalseAlarm = falseAlarm };
+
+        var drifting = SkabBenchmark.DriftingFiles(new[] { File("a", 0.82), File("b", 0.10), File("c", 0.5), File("d", double.NaN) });
+
+        Assert.Equal(new[] { "a", "c" }, drifting);
     }
 
     [Fact]
