@@ -69,6 +69,16 @@ public sealed class BenchmarkCommandTests
         double detected = root.GetProperty("pseudoTestDetection").GetDouble();
         Assert.InRange(falseAlarms, 0, 1);
         Assert.InRange(detected, 0, 1);
+        // Detection over the rows not flagged without the shift: a fraction, equal to the plain one when no row is.
+        var fresh = root.GetProperty("pseudoTestNewDetection");
+        if (fresh.ValueKind == JsonValueKind.Number)
+        {
+            Assert.InRange(fresh.GetDouble(), 0, 1);
+            if (falseAlarms == 0)
+            {
+                Assert.Equal(detected, fresh.GetDouble(), 12);
+            }
+        }
         // A file counts as drifting when at least half of its pseudo-test rows are flagged with nothing injected.
         var drifting = root.GetProperty("pseudoTestDriftingFiles").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Equal(falseAlarms >= 0.5, drifting.Count == 1);
