@@ -18,8 +18,12 @@ public sealed record SkabOptions
     /// <summary>Folder holding SKAB's <c>tidy.csv</c> and <c>SOURCE.md</c> (<c>../shared/data/skab</c>).</summary>
     public required string DataDirectory { get; init; }
 
-    /// <summary>Window length T. 400 training rows give only 400−T+1 windows, so T stays short.</summary>
-    public int WindowLength { get; init; } = 32;
+    /// <summary>
+    /// Window length T. 400 training rows give only 400−T+1 windows, so T stays short. 16 (it was 32): over seeds 42–44
+    /// it had fewer pseudo-test false alarms outside the drifting files and detected more injected shifts on rows not
+    /// flagged anyway, the rule written down before those runs (docs/skab.md); no test row took part in the choice.
+    /// </summary>
+    public int WindowLength { get; init; } = 16;
 
     public int HiddenSize { get; init; } = 32;
 

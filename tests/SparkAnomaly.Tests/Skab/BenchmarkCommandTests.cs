@@ -188,6 +188,7 @@ public sealed class BenchmarkCommandTests
         Assert.Equal(("diff", "meanstd:1.645", SparkAnomaly.Scoring.ScoreRule.LastStep, SkabChannelWeighting.None), (o.Detrend, o.Threshold, o.ScoreRule, o.ChannelWeighting));
         Assert.Equal(new[] { "Temperature", "Thermocouple" }, o.DetrendChannels);
         Assert.Equal(3, o.CrossFitFolds);
+        Assert.Equal(16, o.WindowLength);
         Assert.Equal(SkabFinalFit.AllTrainingRows, o.FinalFit);
         Assert.Equal(SparkAnomaly.Scoring.AlarmFilter.None, o.Filter);
     }
