@@ -45,7 +45,7 @@ internal static partial class Commands
         var weighting = new Option<string?>("--channel-weighting") { Description = $"Per-channel error weighting before summing the score: none, fit-error or held-out-error (divide by the channel's mean error on those training rows) (default {Kebab(defaults.ChannelWeighting.ToString())})." };
         var crossFit = new Option<int?>("--cross-fit-folds") { Description = $"Forward cross-fitting of the threshold: K folds of --validation-rows rows, each earlier fold scored by a model fitted on the rows before it; the threshold is fitted on all K folds' scores (default {defaults.CrossFitFolds}: the final model's held-out rows only)." };
         weighting.AcceptOnlyFromAmong("none", "fit-error", "held-out-error");
-        scoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability", "reconstruction-probability-last-step");
+        scoreRule.AcceptOnlyFromAmong(ScoreRuleNames);
         finalFit.AcceptOnlyFromAmong("fit-rows", "all-training-rows");
         var ensemble = new Option<int?>("--ensemble") { Description = $"Models per fit (seeds --seed, --seed + 1, …), whose channel errors are averaged (default {defaults.Ensemble})." };
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
@@ -69,7 +69,7 @@ internal static partial class Commands
                 Workers = p.GetValue(workers) ?? o.Workers,
                 Threshold = p.GetValue(threshold) ?? o.Threshold,
                 ValidationRows = p.GetValue(validation) ?? o.ValidationRows,
-                ScoreRule = p.GetValue(scoreRule) is string sr ? Enum.Parse<ScoreRule>(sr.Replace("-", ""), ignoreCase: true) : o.ScoreRule,
+                ScoreRule = p.GetValue(scoreRule) is string sr ? ParseScoreRule(sr) : o.ScoreRule,
                 Filter = new AlarmFilter(p.GetValue(minDuration) ?? o.Filter.MinDuration, p.GetValue(mergeGap) ?? o.Filter.MergeGap, p.GetValue(persistence) ?? o.Filter.Persistence),
                 Seed = p.GetValue(seed) ?? o.Seed,
                 MaxFiles = p.GetValue(maxFiles) ?? o.MaxFiles,
@@ -90,11 +90,11 @@ internal static partial class Commands
             var result = SkabBenchmark.Run(o, ui.Info);
             if (o.TrainingPartsOnly)
             {
-                double mean = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-                double late = result.Files.Select(f => f.LateExceedance).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-                double pseudoFa = result.Files.Select(f => f.PseudoTestFalseAlarm).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-                double pseudoDet = result.Files.Select(f => f.PseudoTestDetection).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-                return ui.Result(new { benchmark = "SKAB", trainingPartsOnly = true, files = result.Files.Count, seconds = result.Seconds, validationError = mean, lateExceedance = late, pseudoTestFalseAlarm = pseudoFa, pseudoTestDetection = pseudoDet, pseudoTestNewDetection = result.Files.Select(f => f.PseudoTestNewDetection).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), pseudoTestDriftingFiles = SkabBenchmark.DriftingFiles(result.Files), perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, lateExceedance = f.LateExceedance, pseudoTestFalseAlarm = f.PseudoTestFalseAlarm, pseudoTestDetection = f.PseudoTestDetection, pseudoTestNewDetection = f.PseudoTestNewDetection, finalLoss = f.FinalLoss }) },
+                double mean = SkabBenchmark.MeanOverFiles(result.Files, f => f.ValidationError);
+                double late = SkabBenchmark.MeanOverFiles(result.Files, f => f.LateExceedance);
+                double pseudoFa = SkabBenchmark.MeanOverFiles(result.Files, f => f.PseudoTestFalseAlarm);
+                double pseudoDet = SkabBenchmark.MeanOverFiles(result.Files, f => f.PseudoTestDetection);
+                return ui.Result(new { benchmark = "SKAB", trainingPartsOnly = true, files = result.Files.Count, seconds = result.Seconds, validationError = mean, lateExceedance = late, pseudoTestFalseAlarm = pseudoFa, pseudoTestDetection = pseudoDet, pseudoTestNewDetection = SkabBenchmark.MeanOverFiles(result.Files, f => f.PseudoTestNewDetection), pseudoTestDriftingFiles = SkabBenchmark.DriftingFiles(result.Files), perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, lateExceedance = f.LateExceedance, pseudoTestFalseAlarm = f.PseudoTestFalseAlarm, pseudoTestDetection = f.PseudoTestDetection, pseudoTestNewDetection = f.PseudoTestNewDetection, finalLoss = f.FinalLoss }) },
                     string.Create(CultureInfo.InvariantCulture, $"training parts only: mean held-out validation error {mean:F4}, within-train false-alarm proxy {late:P2}, pseudo-test false alarms {pseudoFa:P2} and injected shifts detected {pseudoDet:P2} over {result.Files.Count} files ({result.Seconds:F0} s); no test row was used"));
             }
             var r = result.Report;
@@ -138,8 +138,8 @@ internal static partial class Commands
             scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, finalFit = Kebab(result.Options.FinalFit.ToString()), ensemble = result.Options.Ensemble, minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, persistence = result.Options.Filter.Persistence, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),
-        validationError = result.Files.Select(f => f.ValidationError).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),
-        meanFileRocAuc = result.Files.Select(f => f.RocAuc).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(),
+        validationError = SkabBenchmark.MeanOverFiles(result.Files, f => f.ValidationError),
+        meanFileRocAuc = SkabBenchmark.MeanOverFiles(result.Files, f => f.RocAuc),
         perFile = result.Files.Select(f => new { seriesId = f.SeriesId, validationError = f.ValidationError, tp = f.Counts.TP, fp = f.Counts.FP, fn = f.Counts.FN, tn = f.Counts.TN, f1 = f.Counts.F1, far = f.Counts.Far, mar = f.Counts.Mar, rocAuc = f.RocAuc, threshold = f.Threshold, finalLoss = f.FinalLoss, seconds = f.Seconds }),
         leaderboard = board.Select(b => new { algorithm = b.Name, f1 = b.F1, far = b.Far, mar = b.Mar, ours = b.Highlight }),
         report,
@@ -159,7 +159,7 @@ internal static partial class Commands
             sb.AppendLine(string.Create(c, $"{(b.Highlight ? "► " : "  ")}{b.Name.PadRight(width)}  {b.F1,6:F2}  {b.Far,7:F2}  {b.Mar,7:F2}"));
         }
         var r = result.Report;
-        sb.AppendLine(string.Create(c, $"mean ROC-AUC within a file (threshold-free ranking quality): {result.Files.Select(f => f.RocAuc).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average():F3}"));
+        sb.AppendLine(string.Create(c, $"mean ROC-AUC within a file (threshold-free ranking quality): {SkabBenchmark.MeanOverFiles(result.Files, f => f.RocAuc):F3}"));
         sb.AppendLine(string.Create(c, $"ours unrounded: F1 {r.F1:F4}, FAR {r.Far:F2} %, MAR {r.Mar:F2} % (TP {r.PointWise.TP}, FP {r.PointWise.FP}, FN {r.PointWise.FN}, TN {r.PointWise.TN}); {result.Files.Count} files in {result.Seconds:F0} s"));
         sb.AppendLine();
         sb.Append(EvaluationTable(r));

@@ -149,7 +149,7 @@ internal static partial class Commands
         {
             Averaging.AcceptOnlyFromAmong("weighted", "dl4j");
             ThresholdScope.AcceptOnlyFromAmong("global", "per-series");
-            ScoreRule.AcceptOnlyFromAmong("covering-mean", "last-step", "reconstruction-probability", "reconstruction-probability-last-step");
+            ScoreRule.AcceptOnlyFromAmong(ScoreRuleNames);
         }
 
         public void AddTo(Command c, bool full)
@@ -206,7 +206,7 @@ internal static partial class Commands
             FlagS(Averaging, "averaging", (c, v) => c with { Averaging = v == "dl4j" ? AveragingMode.Dl4j : AveragingMode.Weighted });
             FlagS(Threshold, "threshold", (c, v) => c with { Threshold = v });
             FlagS(ThresholdScope, "thresholdScope", (c, v) => c with { ThresholdScope = v == "per-series" ? Scoring.ThresholdScope.PerSeries : Scoring.ThresholdScope.Global });
-            FlagS(ScoreRule, "scoreRule", (c, v) => c with { ScoreRule = Enum.Parse<Scoring.ScoreRule>(v.Replace("-", ""), ignoreCase: true) });
+            FlagS(ScoreRule, "scoreRule", (c, v) => c with { ScoreRule = ParseScoreRule(v) });
             config.Validate();
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;
@@ -384,6 +384,12 @@ internal static partial class Commands
     }
 
     // ---- helpers ----------------------------------------------------------------------------
+
+    /// <summary>The score rules as the command line and conf/train.json spell them, in enum order: a new rule cannot be left out of an option.</summary>
+    private static readonly string[] ScoreRuleNames = Enum.GetNames<Scoring.ScoreRule>().Select(Kebab).ToArray();
+
+    /// <summary>A rule name from <see cref="ScoreRuleNames"/> (the option has already refused any other).</summary>
+    private static Scoring.ScoreRule ParseScoreRule(string name) => Enum.Parse<Scoring.ScoreRule>(name.Replace("-", ""), ignoreCase: true);
 
     /// <summary>The demo trains a little less than a production default so it finishes in about a minute on two cores.</summary>
     private static TrainingConfig DemoDefaults => new() { Rounds = 60, CheckpointEvery = 0 };

@@ -338,19 +338,27 @@ public static class SkabBenchmark
             if (results.Any(r => double.IsFinite(r.PseudoTestFalseAlarm)))
             {
                 progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                    $"pseudo-test proxy (procedure on rows 0–{TrainRows - PseudoTestRows - 1}, rows {TrainRows - PseudoTestRows}–{TrainRows - 1} as the test; mean over files): false alarms {results.Where(r => double.IsFinite(r.PseudoTestFalseAlarm)).Average(r => r.PseudoTestFalseAlarm):P2}, injected {InjectedShift:G} σ shifts detected {results.Where(r => double.IsFinite(r.PseudoTestDetection)).Average(r => r.PseudoTestDetection):P2} (on rows not flagged without them: {results.Where(r => double.IsFinite(r.PseudoTestNewDetection)).Select(r => r.PseudoTestNewDetection).DefaultIfEmpty(double.NaN).Average():P2})"));
+                    $"pseudo-test proxy (procedure on rows 0–{TrainRows - PseudoTestRows - 1}, rows {TrainRows - PseudoTestRows}–{TrainRows - 1} as the test; mean over files): false alarms {MeanOverFiles(results, r => r.PseudoTestFalseAlarm):P2}, injected {InjectedShift:G} σ shifts detected {MeanOverFiles(results, r => r.PseudoTestDetection):P2} (on rows not flagged without them: {MeanOverFiles(results, r => r.PseudoTestNewDetection):P2})"));
             }
             var drifting = DriftingFiles(results);
             if (drifting.Count > 0)
             {
                 var others = results.Where(r => double.IsFinite(r.PseudoTestFalseAlarm) && !drifting.Contains(r.SeriesId)).ToList();
                 progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                    $"pseudo-test rows mostly flagged (drift) in {drifting.Count} file(s): {string.Join(", ", drifting)}; false alarms in the other {others.Count}: {(others.Count == 0 ? double.NaN : others.Average(r => r.PseudoTestFalseAlarm)):P2}"));
+                    $"pseudo-test rows mostly flagged (drift) in {drifting.Count} file(s): {string.Join(", ", drifting)}; false alarms in the other {others.Count}: {MeanOverFiles(others, r => r.PseudoTestFalseAlarm):P2}"));
             }
             progress?.Invoke("held-out minus in-sample error per channel (mean over files): " + string.Join(", ", set.ChannelNames.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{n} {driftSum[c] / results.Count:F3}"))));
         }
         var report = Metrics.Evaluate(evaluations);
         return new SkabResult(report, results, ReadLeaderboard(Path.Combine(options.DataDirectory, "SOURCE.md")), charts, clock.Elapsed.TotalSeconds, options);
+    }
+
+    /// <summary>Mean of a per-file figure over the files where it is defined (NaN when it is defined for none).</summary>
+    public static double MeanOverFiles(IEnumerable<SkabFileResult> files, Func<SkabFileResult, double> figure)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(figure);
+        return files.Select(figure).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
     }
 
     /// <summary>
