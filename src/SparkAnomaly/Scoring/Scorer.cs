@@ -77,6 +77,14 @@ public static class Scorer
     public const double MinResidualVariance = 1e-3;
 
     /// <summary>
+    /// Largest normalised value the model sees when scoring (in training scales; training rows are never near it).
+    /// An absurd reading (1e20 against a training spread of 1) would otherwise overflow the float32 squared error to
+    /// ∞, and the covering mean of ∞ and ∞ is NaN: the most anomalous step would be scored NaN and not flagged.
+    /// Clamped, it scores ~10¹² and is flagged like any other far-out value.
+    /// </summary>
+    public const float MaxNormalisedMagnitude = 1e6f;
+
+    /// <summary>
     /// Each channel's residual variance σ² for <see cref="ScoreRule.ReconstructionProbability"/>, from its mean
     /// contribution m over some rows scored with unit variance: there m = ½·E[(x − x̂)²] + ½·log 2π, so
     /// σ² = 2m − log 2π, the maximum-likelihood variance of those residuals (at least <see cref="MinResidualVariance"/>).
@@ -168,6 +176,10 @@ public static class Scorer
             for (int i = 0; i < b; i++)
             {
                 s.Rows(b0 + i, t).CopyTo(buffer.Slice(i * t * f, t * f));
+            }
+            foreach (ref float v in buffer.Slice(0, b * t * f))
+            {
+                v = Math.Clamp(v, -MaxNormalisedMagnitude, MaxNormalisedMagnitude);
             }
             var x = input.narrow(0, 0, b);
             var err = (IsReconstructionProbability(rule)

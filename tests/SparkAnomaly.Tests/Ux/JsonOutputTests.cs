@@ -25,6 +25,20 @@ public sealed class JsonOutputTests
     }
 
     [Fact]
+    public void Score_LabelledRowsAllTrainedOn_PrintsNoEvaluation()
+    {
+        // Only the healthy series, whose rows are all split=train: labelled, but nothing fair to evaluate.
+        string trainOnly = _run.Scratch("train-only.csv");
+        File.WriteAllLines(trainOnly, File.ReadLines(_run.DataCsv).Where((line, i) => i == 0 || line.EndsWith(",train", StringComparison.Ordinal)));
+
+        var (code, stdout, stderr) = Cli.CliTests.Run("score", "--model", _run.ModelFile, "--data", trainOnly, "--out", _run.Scratch("scored-train-only"), "--json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(stdout).RootElement.GetProperty("evaluation").ValueKind);
+        Assert.Contains("no evaluation: every labelled row is split=train", stderr);
+    }
+
+    [Fact]
     public void Train_Json_ParsesBackToTheRun()
     {
         var t = _run.TrainJson;

@@ -1,0 +1,29 @@
+using SparkAnomaly.Scoring;
+using SparkAnomaly.Tests.Training;
+
+namespace SparkAnomaly.Tests.Scoring;
+
+/// <summary>A reading far outside anything the model was trained on is scored, and flagged, like any other outlier.</summary>
+public sealed class AbsurdValueTests
+{
+    [Theory]
+    [InlineData(ScoreRule.CoveringMean)]
+    [InlineData(ScoreRule.LastStep)]
+    public void AHugeReading_ScoresFinite_AndIsFlagged(ScoreRule rule)
+    {
+        var model = Detector.Train(TrainingFixtures.SmallData(), TrainingFixtures.Tiny(rounds: 2) with { CheckpointEvery = 0, ScoreRule = rule }).Model;
+        var data = TrainingFixtures.SmallData();
+        var series = data.Series[0];
+        const int Row = 150;
+        // 1e20 is a finite float32, but its squared error is not; the reader accepts values up to 1e30.
+        series.Values[Row * series.Channels] = 1e20f;
+
+        var scored = Detector.Score(model, data, out _).Single(s => s.Series.Id == series.Id);
+
+        Assert.All(scored.Score, v => Assert.True(double.IsFinite(v), $"score {v}"));
+        Assert.All(scored.Contributions, v => Assert.True(double.IsFinite(v), $"contribution {v}"));
+        Assert.True(scored.IsAnomaly[Row]);
+        // Far above every normal step (those whose windows cannot reach the reading).
+        Assert.True(scored.Score[Row] > 1e6 * scored.Score.Take(Row - model.Model.WindowLength).Max());
+    }
+}
