@@ -174,6 +174,10 @@ internal static partial class Commands
                 using var doc = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
                 fromFile.UnionWith(doc.RootElement.EnumerateObject().Select(p => p.Name));
             }
+            if (p.GetValue(Rounds) is not null && p.GetValue(Epochs) is not null)
+            {
+                throw new SparkAnomalyException("--rounds and --epochs both set the length of training; pass one of them.");
+            }
             var fromFlags = new HashSet<string>();
             void Flag<T>(Option<T?> option, string field, Func<TrainingConfig, T, TrainingConfig> apply)
                 where T : struct
@@ -211,7 +215,8 @@ internal static partial class Commands
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;
             var sources = json.EnumerateObject().Select(prop => (prop.Name, prop.Value.GetRawText(),
-                fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default")).ToList();
+                (fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default")
+                + (prop.Name == "rounds" && config.Epochs is not null ? "; unused: epochs is set" : ""))).ToList();
             return (config, sources);
         }
 
@@ -409,7 +414,7 @@ internal static partial class Commands
         }));
         foreach (var s in run.SkippedSeries)
         {
-            ui.Warn($"series {s} has no trainable window of {config.WindowLength} rows and was not trained on");
+            ui.Warn($"series {s} has no {config.WindowLength} consecutive trainable rows (rows with split=test are never trained on) and was not trained on");
         }
         ModelFile.Save(run.Model, dir.File("model.parquet"));
         StatsFile.Save(dir.File("stats.json"), run, config);

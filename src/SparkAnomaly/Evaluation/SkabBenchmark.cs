@@ -132,6 +132,10 @@ public sealed record SkabOptions
     /// <summary>Refuses settings that cannot work with 400 training rows.</summary>
     public void Validate()
     {
+        if (WindowLength < 2 || WindowLength > SkabBenchmark.TrainRows - 1)
+        {
+            throw new SparkAnomalyException($"window is {WindowLength}; with {SkabBenchmark.TrainRows} training rows per file it must be between 2 and {SkabBenchmark.TrainRows - 1} (the benchmark uses 16).");
+        }
         if (ValidationRows < 0 || ValidationRows > SkabBenchmark.TrainRows - WindowLength - 1)
         {
             throw new SparkAnomalyException($"validation rows is {ValidationRows}; it must be between 0 and {SkabBenchmark.TrainRows - WindowLength - 1} so that at least two windows of {WindowLength} rows remain to train on.");

@@ -10,10 +10,11 @@ public sealed record ModelConfig(int Channels, int WindowLength = 64, int Hidden
     /// <summary>Refuses shapes that cannot be built or would not fit in memory.</summary>
     public void Validate()
     {
-        Check(Channels, nameof(Channels), 1, 4096);
-        Check(WindowLength, nameof(WindowLength), 2, 100_000);
-        Check(HiddenSize, nameof(HiddenSize), 1, 8192);
-        Check(LatentSize, nameof(LatentSize), 1, 8192);
+        // Named as conf/train.json spells them, the place a user sets them.
+        Check(Channels, "channels", 1, 4096);
+        Check(WindowLength, "windowLength", 2, 100_000);
+        Check(HiddenSize, "hiddenSize", 1, 8192);
+        Check(LatentSize, "latentSize", 1, 8192);
     }
 
     private static void Check(int value, string name, int min, int max)

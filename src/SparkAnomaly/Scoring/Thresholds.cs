@@ -82,6 +82,8 @@ public sealed record ThresholdSpec(ThresholdMethod Method, double Parameter, dou
                 break;
             case ThresholdMethod.MeanStd:
                 Require(double.IsFinite(Parameter), $"meanstd k {Format(Parameter)} is not a finite number; pass e.g. meanstd:3");
+                // Below the mean the threshold flags about half of normal steps: a sign slip, not a setting.
+                Require(Parameter >= 0, $"meanstd k {Format(Parameter)} is negative, which puts the threshold below the mean score; pass e.g. meanstd:3");
                 break;
             case ThresholdMethod.Pot:
                 Require(Parameter is > 0 and < 1, $"pot risk q {Format(Parameter)} is outside (0, 1); pass e.g. pot:1e-3");

@@ -30,12 +30,23 @@ public static class LorenzBearingGenerator
     private const double Dt = 0.01;
     private const int SubSteps = 1;
 
+    /// <summary>Bounds that keep every run in one array and the whole set in memory; anything larger is a typo.</summary>
+    private const int MaxChannels = 1024;
+
+    private const long MaxValues = 1_000_000_000;
+
     public static SeriesSet Generate(LorenzBearingOptions? options = null)
     {
         var o = options ?? new LorenzBearingOptions();
         if (o.HealthyRuns < 0 || o.FaultyRuns < 0 || o.HealthyRuns + o.FaultyRuns == 0 || o.Length < 10 || o.Channels < 1)
         {
             throw new SparkAnomalyException("generator needs at least one run, a length of 10 or more and at least one channel.");
+        }
+        long values = ((long)o.HealthyRuns + o.FaultyRuns) * o.Length * o.Channels;
+        if (o.Channels > MaxChannels || values > MaxValues)
+        {
+            throw new SparkAnomalyException(
+                $"generator asked for {o.HealthyRuns + o.FaultyRuns} runs × {o.Length:N0} steps × {o.Channels} channels = {values:N0} values; it writes at most {MaxChannels} channels and {MaxValues:N0} values (a CSV of tens of GB). Lower --length, --channels, --healthy or --faulty.");
         }
         var rng = new Random(unchecked((int)o.Seed));
         // Each sensor sees the state through its own mounting: fixed mixing weights for x, y, z.

@@ -108,6 +108,7 @@ public sealed class DevicePool
     private readonly int[] _devices;
     private readonly bool[] _leased;
     private readonly Action<string> _log;
+    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
 
     /// <summary>A pool of the GPUs <c>cuda:0</c> … <c>cuda:(count-1)</c>; 0 means CPU only.</summary>
     public DevicePool(int cudaDeviceCount, Action<string>? log = null)
@@ -231,7 +232,11 @@ public sealed class DevicePool
                 : $"all {_devices.Length} GPU(s) of this process ({string.Join(",", Devices)}) are leased to other running tasks";
             string fallback = $"device {request}: {why}; this task runs on the CPU. " +
                 "On Spark, cap concurrent tasks per executor at its GPU count (spark.task.resource.gpu.amount, spark.executor.cores).";
-            _log(fallback);
+            // Every worker of a run asks, and the answer is the same: once per process is enough to act on.
+            if (_logged.Add(fallback))
+            {
+                _log(fallback);
+            }
             return new DeviceLease(null, -1);
         }
     }
@@ -252,7 +257,7 @@ public sealed class DevicePool
 
     private static DevicePool CreateShared()
     {
-        Action<string> log = message => Console.Error.WriteLine("SparkAnomaly: " + message);
+        Action<string> log = message => Console.Error.WriteLine("SparkAnomaly warning: " + message);
         string? list = Environment.GetEnvironmentVariable(DevicesEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(list))
         {

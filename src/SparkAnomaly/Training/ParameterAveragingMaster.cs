@@ -86,12 +86,20 @@ public sealed class ParameterAveragingMaster
         {
             throw new ArgumentException($"{windowsPerWorker.Length} shard sizes for {cluster.Workers} workers");
         }
-        TotalRounds = config.Epochs is double epochs
-            ? Math.Max(1, (int)Math.Ceiling(epochs / EpochsPerRound))
-            : config.Rounds;
+        TotalRounds = config.Epochs is double epochs ? RoundsFor(epochs) : config.Rounds;
     }
 
     public int TotalRounds { get; }
+
+    private int RoundsFor(double epochs)
+    {
+        double rounds = Math.Ceiling(epochs / EpochsPerRound);
+        if (!(rounds <= TrainingConfig.MaxRounds))
+        {
+            throw new SparkAnomalyException($"epochs {epochs} needs {rounds:G3} rounds of {EpochsPerRound:G3} epochs each, more than {TrainingConfig.MaxRounds:N0}. Lower epochs, or raise batchSizePerWorker or averagingFrequency.");
+        }
+        return Math.Max(1, (int)rounds);
+    }
 
     public ulong ConfigHash => _configHash;
 

@@ -146,13 +146,34 @@ public sealed record TrainingConfig
     {
         try
         {
+            RefuseDuplicateKeys(json, source);
             return JsonSerializer.Deserialize<TrainingConfig>(json, s_json)
                 ?? throw new SparkAnomalyException($"config '{source}' is empty. Write a JSON object, as in conf/train.json.");
         }
         catch (JsonException e)
         {
             string where = e.LineNumber is long line ? $" at line {line + 1}" : "";
-            throw new SparkAnomalyException($"config '{source}' is not valid{where}: {e.Message.Split(" Path:")[0].TrimEnd('.')}. Compare with conf/train.json.", e);
+            // The field matters most on a one-line config; "$.rounds" reads as "rounds".
+            string field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? $", field '{path[2..]}'" : "";
+            throw new SparkAnomalyException($"config '{source}' is not valid{where}{field}: {e.Message.Split(" Path:")[0].TrimEnd('.')}. Compare with conf/train.json.", e);
+        }
+    }
+
+    /// <summary>System.Text.Json (on net8.0) lets the last of two equal keys win; a config that sets a field twice is a mistake either way.</summary>
+    private static void RefuseDuplicateKeys(string json, string source)
+    {
+        using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            return;   // the deserializer names that error
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+            {
+                throw new SparkAnomalyException($"config '{source}' sets '{property.Name}' twice. Keep one of them.");
+            }
         }
     }
 
@@ -178,6 +199,12 @@ public sealed record TrainingConfig
         return FromJson(json, path);
     }
 
+    /// <summary>Most rounds a run may ask for, directly or through <see cref="Epochs"/>; more is a typo, not a plan.</summary>
+    public const int MaxRounds = 10_000_000;
+
+    /// <summary>Most epochs a run may ask for.</summary>
+    public const double MaxEpochs = 1_000_000;
+
     /// <summary>Refuses values that cannot work, naming the field.</summary>
     public TrainingConfig Validate()
     {
@@ -186,11 +213,11 @@ public sealed record TrainingConfig
         Positive(AveragingFrequency, "averagingFrequency", 1 << 20);
         if (Epochs is null)
         {
-            Positive(Rounds, "rounds", 10_000_000);
+            Positive(Rounds, "rounds", MaxRounds);
         }
-        else if (!(Epochs > 0) || double.IsInfinity(Epochs.Value))
+        else if (!(Epochs > 0) || !(Epochs <= MaxEpochs))
         {
-            throw new SparkAnomalyException($"epochs is {Epochs}; it must be a positive number.");
+            throw new SparkAnomalyException($"epochs is {Epochs}; it must be a positive number up to {MaxEpochs:N0}.");
         }
         NonNegative(PrefetchBatches, "prefetchBatches");
         Positive(ThreadsPerWorker, "threadsPerWorker", 1024);
@@ -202,10 +229,9 @@ public sealed record TrainingConfig
         {
             throw new SparkAnomalyException($"learningRate is {LearningRate}; it must be a positive number such as 1e-3.");
         }
-        if (!(KlWeight >= 0) || !(KlAnnealEpochs >= 0) || !(GradientClip >= 0))
-        {
-            throw new SparkAnomalyException("klWeight, klAnnealEpochs and gradientClip must be 0 or more.");
-        }
+        NonNegative(KlWeight, "klWeight");
+        NonNegative(KlAnnealEpochs, "klAnnealEpochs");
+        NonNegative(GradientClip, "gradientClip");
         DeviceRequest.Parse(Device);
         ModelFor(1).Validate();
         return this;
@@ -251,6 +277,14 @@ public sealed record TrainingConfig
         if (value < 1 || value > max)
         {
             throw new SparkAnomalyException($"{name} is {value}; it must be between 1 and {max}.");
+        }
+    }
+
+    private static void NonNegative(double value, string name)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+        {
+            throw new SparkAnomalyException($"{name} is {value}; it must be a finite number, 0 or more.");
         }
     }
 

@@ -63,6 +63,10 @@ public sealed class CliTests
         { new[] { "score", "--model", "/nonexistent/model.parquet", "--data", "{nonnumeric}", "--out", "{out}" }, "model.parquet" },
         { new[] { "train", "--data", "{nonnumeric}" }, "--out" },
         { new[] { "train", "--data", "{nonnumeric}", "--out", "{out}", "--averaging", "mean" }, "averaging" },
+        { new[] { "generate", "--out", "{out}", "--length", "2147483647" }, "--length" },
+        { new[] { "train", "--data", "{nonnumeric}", "--out", "{out}", "--rounds", "5", "--epochs", "1" }, "pass one of them" },
+        { new[] { "benchmark", "skab", "--data", "{out}", "--window", "500" }, "window is 500" },
+        { new[] { "generate", "--out", "{out}", "--channels", "100000" }, "1024 channels" },
     };
 
     [Theory]
@@ -115,6 +119,10 @@ public sealed class CliTests
         Assert.Equal(7, cfg.GetProperty("rounds").GetProperty("value").GetInt32());
         Assert.Equal(dir.File("c.json"), cfg.GetProperty("rounds").GetProperty("source").GetString());
         Assert.Equal("default", cfg.GetProperty("batchSizePerWorker").GetProperty("source").GetString());
+
+        // epochs decides the length of training when set, so rounds must not read as in force.
+        var withEpochs = JsonDocument.Parse(Run("train", "--data", "x.csv", "--out", "o", "--config", dir.File("c.json"), "--epochs", "2", "--print-config", "--json").Out).RootElement;
+        Assert.Equal($"{dir.File("c.json")}; unused: epochs is set", withEpochs.GetProperty("rounds").GetProperty("source").GetString());
     }
 
     [Theory]

@@ -102,9 +102,11 @@ public sealed class DevicePoolTests
         var pool = new DevicePool(0, log.Add);
 
         using var lease = pool.Lease("cuda");
+        using var second = pool.Lease("cuda");   // a second worker of the same run: the same news, not logged again
 
         Assert.False(lease.IsCuda);
         Assert.Equal("cpu", lease.Device);
+        Assert.False(second.IsCuda);
         Assert.Single(log);
         Assert.Contains("no CUDA device is visible", log[0]);
     }

@@ -28,9 +28,16 @@ public sealed class ConfigTests
     [InlineData("{ \"device\": \"gpu\" }", "device")]
     [InlineData("{ \"wokers\": 2 }", "wokers")]
     [InlineData("{ \"rounds\": \"many\" }", "line 1")]
+    [InlineData("{ \"seed\": 1, \"rounds\": \"2\" }", "field 'rounds'")]
+    [InlineData("{ \"rounds\": 2, \"rounds\": 3 }", "'rounds' twice")]
+    [InlineData("{ \"klAnnealEpochs\": -1 }", "klAnnealEpochs is -1")]
+    [InlineData("{ \"gradientClip\": -0.5 }", "gradientClip is -0.5")]
+    [InlineData("{ \"epochs\": 1e300 }", "epochs is 1E+300")]
+    [InlineData("{ \"hiddenSize\": 0 }", "hiddenSize is 0")]
+    [InlineData("{ \"threshold\": \"meanstd:-3\" }", "negative")]
     public void InvalidConfig_RefusedNamingTheField(string json, string mentions)
     {
-        var e = Assert.ThrowsAny<SparkAnomalyException>(() => TrainingConfig.FromJson(json, "test.json").Validate());
+        var e = Assert.ThrowsAny<SparkAnomalyException>(() => SparkAnomaly.Scoring.ThresholdSpec.Parse(TrainingConfig.FromJson(json, "test.json").Validate().Threshold));
         Assert.Contains(mentions, e.Message);
     }
 
