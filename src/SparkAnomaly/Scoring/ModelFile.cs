@@ -277,8 +277,9 @@ public static class ModelFile
     /// The checksum of the <see cref="MetadataChecksumKeys"/> entries of <paramref name="metadata"/> (full <c>sparkanomaly.*</c> keys),
     /// over their stored strings exactly: each key and value as UTF-8, each preceded by its byte length (int32, little-endian),
     /// so that text moved from one entry to another, or two values swapped, changes it. <see cref="Hashing.Checksum(ReadOnlySpan{byte})"/>
-    /// like the values' checksum: it detects corruption, and any change within one aligned 8-byte word (so every single-bit flip)
-    /// for certain; it is not a signature, and anyone who edits the file on purpose can recompute it.
+    /// like the values' checksum: it detects corruption, any change within one aligned 8-byte word of what it hashes for certain
+    /// (so every single-bit flip that leaves the text valid UTF-8; one that does not is read back as U+FFFD, which changes the
+    /// length, and is missed with probability 2⁻⁶⁴); it is not a signature, and anyone who edits the file on purpose can recompute it.
     /// </summary>
     internal static string MetadataChecksum(IReadOnlyDictionary<string, string> metadata)
     {
