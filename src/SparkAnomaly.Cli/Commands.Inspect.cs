@@ -73,7 +73,7 @@ internal static partial class Commands
 
     private static int InspectModel(Reporter ui, string path)
     {
-        var m = ModelFile.Load(path);
+        var m = ModelFile.Load(path, out bool metadataVerified);
         var c = CultureInfo.InvariantCulture;
         var tensors = ModelFile.ParameterShapes(m.Model).Select(t => new { name = t.Name, shape = t.Shape, count = t.Shape.Aggregate(1L, (a, b) => a * b) }).ToList();
         var pv = m.Provenance;
@@ -91,6 +91,7 @@ internal static partial class Commands
             path,
             formatVersion = ModelFile.FormatVersionOf(m),
             checksumVerified = true,
+            metadataChecksumVerified = metadataVerified,
             modelId = m.ModelId,
             model = m.Model,
             parameters = new { count = m.Parameters.LongLength, tensors },
@@ -106,7 +107,9 @@ internal static partial class Commands
             },
         };
         var t = new StringBuilder();
-        t.AppendLine(c, $"model           {path} (format {ModelFile.FormatVersionOf(m)}, checksum verified)");
+        // An older file's metadata had no checksum: saying "verified" there would vouch for what nothing checked.
+        string integrity = metadataVerified ? "checksum verified (parameters and metadata)" : "parameter checksum verified; metadata not covered (older file)";
+        t.AppendLine(c, $"model           {path} (format {ModelFile.FormatVersionOf(m)}, {integrity})");
         t.AppendLine(c, $"model id        {m.ModelId}");
         t.AppendLine(c, $"shape           {m.Model.Channels} channels, window {m.Model.WindowLength}, hidden {m.Model.HiddenSize}, latent {m.Model.LatentSize}");
         t.AppendLine(c, $"threshold       {m.Threshold.Value:G6} ({m.Threshold.Method}, fitted on {m.Threshold.FittedOnSteps:N0} training-period steps; score rule {m.Threshold.ScoreRule})");

@@ -203,7 +203,7 @@ public static class Detector
     }
 
     /// <summary>Scores every series at every time step; series shorter than the window are listed in <paramref name="skipped"/>.</summary>
-    /// <param name="model">A trained model (<see cref="TrainRun.Model"/>, or <see cref="ModelFile.Load"/>).</param>
+    /// <param name="model">A trained model (<see cref="TrainRun.Model"/>, or <see cref="ModelFile.Load(string)"/>).</param>
     /// <param name="data">Raw (not normalised) series with the model's channels, in the model's order.</param>
     /// <param name="skipped">Ids of series too short to score.</param>
     /// <param name="alarms">Optional post-processing of the flags (minimum duration, merge gap); null keeps them as thresholded.</param>

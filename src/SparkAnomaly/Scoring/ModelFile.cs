@@ -13,9 +13,9 @@ namespace SparkAnomaly.Scoring;
 /// <c>model.parquet</c>: one row per parameter value — columns <c>tensor</c> (string), <c>shape</c>
 /// (string, e.g. "256x8"), <c>index</c> (int32, row-major position in the tensor), <c>value</c> (float) —
 /// so Spark, DuckDB and pandas read it with no code of ours. Key-value metadata holds the model shape,
-/// normaliser, threshold, provenance and a checksum of the values, as JSON under <c>sparkanomaly.*</c>.
+/// normaliser, threshold, provenance, a checksum of the values and a checksum of that metadata, under <c>sparkanomaly.*</c>.
 /// Loading treats the file as untrusted: it parses JSON into fixed records only, checks every declared
-/// size against sane limits and against the model shape before allocating, and verifies the checksum.
+/// size against sane limits and against the model shape before allocating, and verifies both checksums.
 /// </summary>
 public static class ModelFile
 {
@@ -35,6 +35,16 @@ public static class ModelFile
         return model.Threshold.ChannelVariance is null ? FormatVersion : FormatVersionWithChannelVariance;
     }
     private const string Prefix = "sparkanomaly.";
+
+    /// <summary>
+    /// The metadata entries <see cref="MetadataChecksum"/> covers, in the order it hashes them: everything that changes
+    /// how a model scores or what <c>inspect</c> shows. <c>checksum</c> is left out because it is already compared with
+    /// the values themselves, so a damaged one is refused anyway, and a refusal can then say which half was damaged.
+    /// The list is part of the file format: changing it makes files from other builds fail their metadata checksum.
+    /// </summary>
+    internal static readonly string[] MetadataChecksumKeys = ["format_version", "model", "normaliser", "threshold", "provenance"];
+
+    private const string MetadataChecksumKey = "metadata_checksum";
 
     /// <summary>Largest model accepted (values), far above any LSTM-VAE this library builds by default.</summary>
     public const long MaxParameters = 64L * 1024 * 1024;
@@ -79,6 +89,8 @@ public static class ModelFile
             [Prefix + "provenance"] = JsonSerializer.Serialize(model.Provenance, MetadataJson),
             [Prefix + "checksum"] = Checksum(model.Parameters),
         };
+        // No format version bump: builds before this key ignore unknown keys, so they still read these files as they were.
+        metadata[Prefix + MetadataChecksumKey] = MetadataChecksum(metadata);
         PausePoint.Reached("model-write", model.Provenance.Rounds);
         AtomicFile.Write(path, stream => WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult());
     }
@@ -94,7 +106,13 @@ public static class ModelFile
         await rg.WriteAsync<float>(s_value, values);
     }
 
-    public static TrainedModel Load(string path)
+    public static TrainedModel Load(string path) => Load(path, out _);
+
+    /// <summary>
+    /// Loads the model at <paramref name="path"/>; <paramref name="metadataVerified"/> tells whether its metadata was
+    /// covered by a metadata checksum (false only for files written before that checksum existed, which load unverified).
+    /// </summary>
+    public static TrainedModel Load(string path, out bool metadataVerified)
     {
         if (Directory.Exists(path))
         {
@@ -106,7 +124,8 @@ public static class ModelFile
         }
         try
         {
-            return LoadAsync(path).GetAwaiter().GetResult();
+            (var model, metadataVerified) = LoadAsync(path).GetAwaiter().GetResult();
+            return model;
         }
         catch (SparkAnomalyException)
         {
@@ -124,7 +143,7 @@ public static class ModelFile
         }
     }
 
-    private static async Task<TrainedModel> LoadAsync(string path)
+    private static async Task<(TrainedModel Model, bool MetadataVerified)> LoadAsync(string path)
     {
         await using var fs = File.OpenRead(path);
         ParquetFooter.Check(fs);
@@ -136,6 +155,17 @@ public static class ModelFile
         if (version != FormatVersion && version != FormatVersionWithChannelVariance)
         {
             throw new SparkAnomalyException($"model file '{path}' has format version {version}; this build reads versions {FormatVersion} and {FormatVersionWithChannelVariance}. Use the SparkAnomaly version that wrote it, or retrain.");
+        }
+        foreach (string key in MetadataChecksumKeys)
+        {
+            Need(key);
+        }
+        // Checked before any JSON is parsed, so a flipped bit is reported as damage, not as whatever the parser makes of it.
+        // Files from builds before this checksum have no key and load as they always did (metadataVerified = false).
+        bool metadataVerified = meta.TryGetValue(Prefix + MetadataChecksumKey, out var storedMetadataChecksum);
+        if (metadataVerified && MetadataChecksum(meta) != storedMetadataChecksum)
+        {
+            throw new SparkAnomalyException($"model file '{path}' fails its metadata checksum: its model, normaliser, threshold, provenance or format version metadata was corrupted or edited. Retrain or restore the file.");
         }
         var model = Deserialize<ModelConfig>(Need("model"), path, "model");
         try
@@ -181,7 +211,7 @@ public static class ModelFile
             // Version 2 exists so that readers which ignore the variance refuse it; a version-1 file holding one was edited.
             throw new SparkAnomalyException($"model file '{path}' declares format version {FormatVersion} but holds a channel variance, which only version {FormatVersionWithChannelVariance} files carry: the file was edited. Retrain or restore it.");
         }
-        return Checked(new TrainedModel(model, normaliser, values, threshold, provenance), path);
+        return (Checked(new TrainedModel(model, normaliser, values, threshold, provenance), path), metadataVerified);
     }
 
     /// <summary>Cross-checks the parts of a model against each other.</summary>
@@ -241,6 +271,31 @@ public static class ModelFile
             ("dec.bias_ih_l0", new[] { h4 }), ("dec.bias_hh_l0", new[] { h4 }),
             ("out.weight", new long[] { m.Channels, m.HiddenSize }), ("out.bias", new long[] { m.Channels }),
         };
+    }
+
+    /// <summary>
+    /// The checksum of the <see cref="MetadataChecksumKeys"/> entries of <paramref name="metadata"/> (full <c>sparkanomaly.*</c> keys),
+    /// over their stored strings exactly: each key and value as UTF-8, each preceded by its byte length (int32, little-endian),
+    /// so that text moved from one entry to another, or two values swapped, changes it. <see cref="Hashing.Checksum(ReadOnlySpan{byte})"/>
+    /// like the values' checksum: it detects corruption, any change within one aligned 8-byte word of what it hashes for certain
+    /// (so every single-bit flip that leaves the text valid UTF-8; one that does not is read back as U+FFFD, which changes the
+    /// length, and is missed with probability 2⁻⁶⁴); it is not a signature, and anyone who edits the file on purpose can recompute it.
+    /// </summary>
+    internal static string MetadataChecksum(IReadOnlyDictionary<string, string> metadata)
+    {
+        using var bytes = new MemoryStream();
+        Span<byte> length = stackalloc byte[4];
+        foreach (string key in MetadataChecksumKeys)
+        {
+            foreach (string text in new[] { Prefix + key, metadata[Prefix + key] })
+            {
+                byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, utf8.Length);
+                bytes.Write(length);
+                bytes.Write(utf8);
+            }
+        }
+        return Hashing.Checksum(bytes.GetBuffer().AsSpan(0, checked((int)bytes.Length))).ToString("x16", CultureInfo.InvariantCulture);
     }
 
     private static string Checksum(float[] values) =>

@@ -139,9 +139,15 @@ internal static class UntrustedModelFiles
         return (new Dictionary<string, string>(reader.CustomMetadata!), tensor, shape, index, value);
     }
 
-    public static string Rewrite(string path, string key, string? value, Func<float[], float[]>? values = null)
+    /// <summary>
+    /// The good model with one metadata entry replaced (null removes it). Unless <paramref name="resign"/> is false, the
+    /// metadata checksum is recomputed, as anyone editing the file on purpose can: it is no signature, so the checks behind
+    /// it (sizes, version, types, score rule) must hold on their own, and these rewrites are what exercises them.
+    /// </summary>
+    public static string Rewrite(string path, string key, string? value, Func<float[], float[]>? values = null, bool resign = true)
     {
         var (meta, tensor, shape, index, value0) = Parts();
+        Assert.True(meta.ContainsKey("sparkanomaly.metadata_checksum"), "the good model carries a metadata checksum");
         if (value is null)
         {
             meta.Remove("sparkanomaly." + key);
@@ -149,6 +155,11 @@ internal static class UntrustedModelFiles
         else
         {
             meta["sparkanomaly." + key] = value;
+        }
+        // With a covered entry removed the load refuses for the missing entry before it looks at the checksum.
+        if (resign && meta.ContainsKey("sparkanomaly.metadata_checksum") && ModelFile.MetadataChecksumKeys.All(k => meta.ContainsKey("sparkanomaly." + k)))
+        {
+            meta["sparkanomaly.metadata_checksum"] = ModelFile.MetadataChecksum(meta);
         }
         var v = values?.Invoke(value0) ?? value0;
         int n = v.Length;

@@ -1,6 +1,7 @@
 using DuckDB.NET.Data;
 using SparkAnomaly.Data;
 using SparkAnomaly.Scoring;
+using SparkAnomaly.Tests.Reliability;
 using SparkAnomaly.Tests.Training;
 
 namespace SparkAnomaly.Tests.Scoring;
@@ -112,6 +113,123 @@ public sealed class ModelFileTests
         var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.Load(dir.File("forged.parquet")));
         Assert.Contains("checksum", e.Message);
         Assert.NotEmpty(bytes);
+    }
+
+    /// <summary>
+    /// <paramref name="file"/> with one bit (<paramref name="mask"/>) flipped in the metadata text after <paramref name="marker"/>
+    /// (which must occur once): in a letter right after it, else in the last digit of the first number after it.
+    /// </summary>
+    private static byte[] FlipAfter(byte[] file, string marker, byte mask)
+    {
+        var m = System.Text.Encoding.UTF8.GetBytes(marker);
+        int at = file.AsSpan().IndexOf(m);
+        Assert.True(at >= 0 && file.AsSpan(at + 1).IndexOf(m) < 0, $"'{marker}' occurs once in the model file");
+        int i = at + m.Length;
+        if (!char.IsAsciiLetter((char)file[i]))
+        {
+            while (!char.IsAsciiDigit((char)file[i]))
+            {
+                i++;
+            }
+            while (char.IsAsciiDigit((char)file[i + 1]))
+            {
+                i++;
+            }
+        }
+        var flipped = file.ToArray();
+        flipped[i] ^= mask;
+        return flipped;
+    }
+
+    // One bit in each metadata entry, each change one that every check behind the checksum accepts (see the older-file half).
+    [Theory]
+    [InlineData("\"Value\":", 0x01)]              // threshold value: last integer digit ± 1
+    [InlineData("\"ScoreRule\":\"", 0x20)]         // CoveringMean → coveringMean (rule names are matched ignoring case)
+    [InlineData("\"Scale\":[", 0x01)]             // first channel's normaliser scale 0.x → 1.x
+    [InlineData("\"Channels\":[\"", 0x20)]         // first channel name sensor_1 → Sensor_1
+    [InlineData("\"WindowLength\":", 0x01)]       // model: window 16 → 17 (no parameter depends on it)
+    [InlineData("\"Seed\":", 0x01)]               // provenance, shown by inspect
+    public void Load_OneBitFlippedInMetadata_RefusedByMetadataChecksum_WhichAnOlderFileWouldNotCatch(string marker, byte mask)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("flipped.parquet");
+        File.WriteAllBytes(path, FlipAfter(UntrustedModelFiles.GoodModelBytes, marker, mask));
+
+        var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.Load(path));
+
+        Assert.Contains("'" + path + "' fails its metadata checksum", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+
+        // The same flip in a file without the metadata checksum (as builds before it wrote) loads as a different model:
+        // the parameter checksum alone cannot see it.
+        string older = UntrustedModelFiles.Rewrite(dir.File("older.parquet"), "metadata_checksum", null);
+        string olderFlipped = dir.File("older-flipped.parquet");
+        File.WriteAllBytes(olderFlipped, FlipAfter(File.ReadAllBytes(older), marker, mask));
+        var accepted = ModelFile.Load(olderFlipped, out bool verified);
+        Assert.False(verified);
+        Assert.NotEqual(ModelFile.Load(older).MetadataJson(), accepted.MetadataJson());
+    }
+
+    [Fact]
+    public void Load_MetadataChecksumOverTheStoredStrings_ValuesSwappedBetweenEntriesRefused()
+    {
+        // Two entries' texts exchanged keep the same bytes in the same file, only under other keys.
+        var (meta, _, _, _, _) = UntrustedModelFiles.Parts();
+        var swapped = new Dictionary<string, string>(meta)
+        {
+            ["sparkanomaly.model"] = meta["sparkanomaly.provenance"],
+            ["sparkanomaly.provenance"] = meta["sparkanomaly.model"],
+        };
+        Assert.Equal(meta["sparkanomaly.metadata_checksum"], ModelFile.MetadataChecksum(meta));
+        Assert.NotEqual(ModelFile.MetadataChecksum(meta), ModelFile.MetadataChecksum(swapped));
+        var moved = new Dictionary<string, string>(meta)
+        {
+            ["sparkanomaly.format_version"] = meta["sparkanomaly.format_version"] + meta["sparkanomaly.model"][..1],
+            ["sparkanomaly.model"] = meta["sparkanomaly.model"][1..],
+        };
+        Assert.NotEqual(ModelFile.MetadataChecksum(meta), ModelFile.MetadataChecksum(moved));
+    }
+
+    [Fact]
+    public async Task Load_OlderFileWithoutMetadataChecksum_LoadsAndScoresAsBefore_SameModelId()
+    {
+        using var dir = new TempDir();
+        string current = dir.File("current.parquet");
+        File.WriteAllBytes(current, UntrustedModelFiles.GoodModelBytes);
+        // What builds before the metadata checksum wrote: the same entries, no metadata_checksum key.
+        string older = UntrustedModelFiles.Rewrite(dir.File("older.parquet"), "metadata_checksum", null);
+        await using (var reader = await Parquet.ParquetReader.CreateAsync(older))
+        {
+            Assert.DoesNotContain("sparkanomaly.metadata_checksum", reader.CustomMetadata!.Keys);
+        }
+
+        var a = ModelFile.Load(current, out bool currentVerified);
+        var b = ModelFile.Load(older, out bool olderVerified);
+
+        Assert.True(currentVerified);
+        Assert.False(olderVerified);
+        Assert.Equal(a.Parameters, b.Parameters);
+        Assert.Equal(a.ModelId, b.ModelId);
+        Assert.Equal(a.MetadataJson(), b.MetadataJson());
+        var data = TrainingFixtures.SmallData(healthy: 2, length: 120);
+        Assert.Equal(Detector.Score(a, data, out _).SelectMany(s => s.Score), Detector.Score(b, data, out _).SelectMany(s => s.Score));
+    }
+
+    [Fact]
+    public async Task Save_WritesMetadataChecksum_WithoutChangingFormatVersionOrModelId()
+    {
+        var (model, _) = s_trained.Value;
+        using var dir = new TempDir();
+        string path = dir.File("model.parquet");
+        ModelFile.Save(model, path);
+
+        await using var reader = await Parquet.ParquetReader.CreateAsync(path);
+        var meta = reader.CustomMetadata!;
+        Assert.Matches("^[0-9a-f]{16}$", meta["sparkanomaly.metadata_checksum"]);
+        Assert.Equal(ModelFile.MetadataChecksum(new Dictionary<string, string>(meta)), meta["sparkanomaly.metadata_checksum"]);
+        // Older builds ignore the extra key, so the version stays the oldest that can hold the model.
+        Assert.Equal(ModelFile.FormatVersion, meta["sparkanomaly.format_version"]);
+        Assert.Equal(model.ModelId, ModelFile.Load(path).ModelId);
     }
 
     [Theory]

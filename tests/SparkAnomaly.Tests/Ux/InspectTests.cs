@@ -17,7 +17,7 @@ public sealed class InspectTests
         var (code, stdout, stderr) = Cli.CliTests.Run("inspect", _run.ModelFile);
 
         Assert.True(code == 0, stderr);
-        Assert.Contains("checksum verified", stdout);
+        Assert.Contains("(format 1, checksum verified (parameters and metadata))", stdout);
         Assert.Contains("8 channels, window 16, hidden 64, latent 16", stdout);
         Assert.Contains("42,536 in 14 tensors", stdout);
         Assert.Contains("enc.weight_ih_l0  256x8", stdout);
@@ -29,6 +29,24 @@ public sealed class InspectTests
             Assert.Contains($"sensor_{c}", stdout);
         }
         Assert.Equal("", stderr);
+    }
+
+    [Fact]
+    public void InspectModel_OlderFileWithoutMetadataChecksum_SaysTheMetadataWasNotCovered()
+    {
+        using var dir = new TempDir();
+        string older = Reliability.UntrustedModelFiles.Rewrite(dir.File("older.parquet"), "metadata_checksum", null);
+
+        var (code, stdout, stderr) = Cli.CliTests.Run("inspect", older);
+        var (jsonCode, json, _) = Cli.CliTests.Run("inspect", older, "--json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("(format 1, parameter checksum verified; metadata not covered (older file))", stdout);
+        Assert.DoesNotContain("parameters and metadata", stdout);
+        Assert.Equal(0, jsonCode);
+        var root = System.Text.Json.JsonDocument.Parse(json).RootElement;
+        Assert.True(root.GetProperty("checksumVerified").GetBoolean());
+        Assert.False(root.GetProperty("metadataChecksumVerified").GetBoolean());
     }
 
     [Fact]

@@ -76,6 +76,7 @@ public sealed class JsonOutputTests
         Assert.True(code == 0, stderr);
         var m = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("model", m.GetProperty("kind").GetString());
+        Assert.True(m.GetProperty("metadataChecksumVerified").GetBoolean());
         Assert.Equal(42_536, m.GetProperty("parameters").GetProperty("count").GetInt64());
         var tensors = m.GetProperty("parameters").GetProperty("tensors").EnumerateArray().ToList();
         Assert.Equal(14, tensors.Count);
