@@ -16,8 +16,9 @@ public static class ScoreJob
 {
     public static void Run(SparkSession spark, JobArguments args, Action<string> log)
     {
-        byte[] modelBytes = SparkIo.ReadModel(spark, args.Model!);
-        TrainedModel model = TrainedModel.FromBytes(modelBytes);
+        TrainedModel model = ModelFile.FromParquetBytes(SparkIo.ReadModel(spark, args.Model!), args.Model!);
+        // Workers get the compact broadcast form; the stored file is the Parquet model every tool reads.
+        byte[] modelBytes = model.ToBytes();
         Normaliser normaliser = model.Normaliser;
         string[] channels = normaliser.Channels;
 

@@ -1,6 +1,7 @@
 using Microsoft.Spark.Sql;
 using Microsoft.Spark.Sql.Types;
 using SparkAnomaly.Data;
+using SparkAnomaly.Training;
 using static Microsoft.Spark.Sql.Functions;
 
 namespace SparkAnomaly.Spark;
@@ -54,9 +55,7 @@ public static class SparkIo
             string dir = LocalPath(outDirectory);
             Directory.CreateDirectory(dir);
             string target = Path.Combine(dir, "model.parquet");
-            string temporary = target + ".tmp";
-            File.WriteAllBytes(temporary, modelBytes);
-            File.Move(temporary, target, overwrite: true);
+            AtomicFile.WriteAllBytes(target, modelBytes);
             return target;
         }
         string dataset = outDirectory.TrimEnd('/') + "/model";

@@ -154,7 +154,7 @@ public static class TrainJob
         {
             rows.Unpersist();
         }
-        string written = SparkIo.WriteModel(spark, args.Out!, model.ToBytes());
+        string written = SparkIo.WriteModel(spark, args.Out!, ModelFile.ToParquetBytes(model));
         log($"model written to {written} (threshold {model.Threshold.Value:G5} from {trainingScores.Length} training steps)");
     }
 

@@ -63,6 +63,31 @@ public static class ModelFile
     public static void Save(TrainedModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
+        PausePoint.Reached("model-write", model.Provenance.Rounds);
+        AtomicFile.Write(path, stream => Write(model, stream));
+    }
+
+    /// <summary>
+    /// The bytes of the model file <see cref="Save"/> writes, for a store the library cannot open as a path (a Spark
+    /// job's HDFS/S3 output): the same Parquet file, so every reader of model.parquet reads it.
+    /// </summary>
+    public static byte[] ToParquetBytes(TrainedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var stream = new MemoryStream();
+        Write(model, stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>A model from the bytes of a model file (<see cref="ToParquetBytes"/>); <paramref name="name"/> names them in messages.</summary>
+    public static TrainedModel FromParquetBytes(byte[] bytes, string name)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        return LoadUntrusted(name, () => new MemoryStream(bytes, writable: false), out _);
+    }
+
+    private static void Write(TrainedModel model, Stream stream)
+    {
         var shapes = ParameterShapes(model.Model);
         int n = model.Parameters.Length;
         var tensors = new string[n];
@@ -91,8 +116,7 @@ public static class ModelFile
         };
         // No format version bump: builds before this key ignore unknown keys, so they still read these files as they were.
         metadata[Prefix + MetadataChecksumKey] = MetadataChecksum(metadata);
-        PausePoint.Reached("model-write", model.Provenance.Rounds);
-        AtomicFile.Write(path, stream => WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult());
+        WriteAsync(stream, metadata, tensors, shapeText, index, model.Parameters).GetAwaiter().GetResult();
     }
 
     private static async Task WriteAsync(Stream stream, Dictionary<string, string> metadata, string[] tensors, string[] shapes, int[] index, float[] values)
@@ -122,9 +146,14 @@ public static class ModelFile
         {
             throw new SparkAnomalyException($"model file '{path}' does not exist. Pass the model.parquet written by 'sparkanomaly train'.");
         }
+        return LoadUntrusted(path, () => File.OpenRead(path), out metadataVerified);
+    }
+
+    private static TrainedModel LoadUntrusted(string path, Func<Stream> open, out bool metadataVerified)
+    {
         try
         {
-            (var model, metadataVerified) = LoadAsync(path).GetAwaiter().GetResult();
+            (var model, metadataVerified) = LoadAsync(path, open).GetAwaiter().GetResult();
             return model;
         }
         catch (SparkAnomalyException)
@@ -143,9 +172,9 @@ public static class ModelFile
         }
     }
 
-    private static async Task<(TrainedModel Model, bool MetadataVerified)> LoadAsync(string path)
+    private static async Task<(TrainedModel Model, bool MetadataVerified)> LoadAsync(string path, Func<Stream> open)
     {
-        await using var fs = File.OpenRead(path);
+        await using var fs = open();
         ParquetFooter.Check(fs);
         await using var reader = await ParquetReader.CreateAsync(fs);
         var meta = reader.CustomMetadata ?? new Dictionary<string, string>();

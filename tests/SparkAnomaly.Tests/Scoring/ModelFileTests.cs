@@ -57,6 +57,28 @@ public sealed class ModelFileTests
     }
 
     [Fact]
+    public void ParquetBytes_AreTheModelFile_AsTheSparkJobStoresIt()
+    {
+        // The Spark job cannot write a path on HDFS/S3 through the library, so it stores these bytes; they must be
+        // the model.parquet every reader knows, not the workers' broadcast form.
+        var (model, _) = s_trained.Value;
+        using var dir = new TempDir();
+        byte[] bytes = ModelFile.ToParquetBytes(model);
+        File.WriteAllBytes(dir.File("model.parquet"), bytes);
+
+        Assert.Equal(model.ModelId, ModelFile.Load(dir.File("model.parquet")).ModelId);
+        Assert.Equal(model.ModelId, ModelFile.FromParquetBytes(bytes, "hdfs:///models/run1/model").ModelId);
+        using var db = new DuckDBConnection("DataSource=:memory:");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT count(*)::BIGINT FROM read_parquet('{dir.File("model.parquet")}')";
+        Assert.Equal(model.Parameters.Length, Convert.ToInt64(cmd.ExecuteScalar()));
+
+        var e = Assert.Throws<SparkAnomalyException>(() => ModelFile.FromParquetBytes(model.ToBytes(), "hdfs:///models/run1/model"));
+        Assert.Contains("hdfs:///models/run1/model", e.Message);
+    }
+
+    [Fact]
     public void ScoresParquet_ReadableByDuckDb_WithTheDocumentedSchema()
     {
         var (model, data) = s_trained.Value;
