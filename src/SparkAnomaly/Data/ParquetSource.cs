@@ -10,24 +10,11 @@ internal static class ParquetSource
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
         var progress = new Progress();
-        try
-        {
-            // On the thread pool, so that blocking here cannot deadlock a caller's synchronisation context.
-            return Task.Run(() => ReadAsync(ctx, path, partitions, requireRows, progress)).GetAwaiter().GetResult();
-        }
-        catch (SparkAnomalyException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Parquet.Net reports corruption as IOException, ParquetException, Thrift errors, InvalidOperation, ...
-            throw new SparkAnomalyException(
-                $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
-        }
+        // The message is built when reading fails, so it names what was being read then.
+        return UntrustedParquet.Read(
+            () => ReadAsync(ctx, path, partitions, requireRows, progress),
+            reason => $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {reason}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.");
     }
-
-    private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
 
     /// <summary>What was being read when Parquet.Net failed, for the message.</summary>
     private sealed class Progress
@@ -40,8 +27,7 @@ internal static class ParquetSource
         var file = new InputFile(path, isParquet: true);
         int fileIndex = ctx.AddFile(file);
         await using var stream = File.OpenRead(path);
-        ParquetFooter.Check(stream);
-        await using var reader = await ParquetReader.CreateAsync(stream).ConfigureAwait(false);
+        await using var reader = await UntrustedParquet.OpenAsync(stream).ConfigureAwait(false);
         var fields = reader.Schema.DataFields.Where(f => !f.IsArray).ToList();
         var names = fields.Select(f => f.Name).ToList();
         int fileColumns = names.Count;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Parquet;
 using Parquet.Schema;
 using SparkAnomaly.Data;
 
@@ -22,15 +21,18 @@ public static class LabelsFile
         {
             throw new SparkAnomalyException($"labels file '{path}' does not exist. Pass a CSV or Parquet file with series_id,timestamp,label columns to --labels.");
         }
+        string Refuse(string reason) => $"labels file '{path}' cannot be read ({reason}). Pass a CSV or Parquet file with series_id,timestamp,label columns.";
+        if (path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            return UntrustedParquet.Read(() => ReadParquetAsync(path), Refuse);
+        }
         try
         {
-            return path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)
-                ? Task.Run(() => ReadParquetAsync(path)).GetAwaiter().GetResult()
-                : ReadCsv(path);
+            return ReadCsv(path);
         }
-        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException)
         {
-            throw new SparkAnomalyException($"labels file '{path}' cannot be read ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a CSV or Parquet file with series_id,timestamp,label columns.", e);
+            throw new SparkAnomalyException(Refuse(UntrustedParquet.Reason(e)), e);
         }
     }
 
@@ -79,7 +81,7 @@ public static class LabelsFile
     {
         var map = new Dictionary<(string, long), sbyte>();
         await using var fs = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(fs).ConfigureAwait(false);
+        await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
         DataField Need(string name) => reader.Schema.DataFields.FirstOrDefault(f => f.Name == name)
             ?? throw new SparkAnomalyException($"labels file '{path}' has no '{name}' column (found: {string.Join(", ", reader.Schema.DataFields.Select(f => f.Name))}). Write series_id, timestamp and label columns.");
         DataField id = Need("series_id"), ts = Need("timestamp"), label = Need("label");
