@@ -18,6 +18,12 @@ public enum OutputFileKind
 /// <summary>Recognises SparkAnomaly's output files from their Parquet footer alone (no data pages are read).</summary>
 public static class OutputFiles
 {
+    /// <summary>Footer key-value metadata key that every model.parquet carries (see <see cref="ModelFile"/>).</summary>
+    internal const string ModelMarker = "sparkanomaly.model";
+
+    /// <summary>Footer key-value metadata key that every scores.parquet carries (see <see cref="ScoresFile"/>) and a model does not.</summary>
+    internal const string ScoresMarker = "sparkanomaly.model_id";
+
     /// <summary>
     /// The kind of <paramref name="path"/>: <see cref="OutputFileKind.Model"/> when its key-value metadata has
     /// <c>sparkanomaly.model</c>, <see cref="OutputFileKind.Scores"/> when it has <c>series_id</c> and <c>score</c>
@@ -40,7 +46,7 @@ public static class OutputFiles
             {
                 await using var fs = File.OpenRead(path);
                 await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
-                if (reader.CustomMetadata is { } meta && meta.ContainsKey("sparkanomaly.model"))
+                if (reader.CustomMetadata is { } meta && meta.ContainsKey(ModelMarker))
                 {
                     return OutputFileKind.Model;
                 }

@@ -311,6 +311,28 @@ public sealed class DataReaderValidationTests : IDisposable
     }
 
     [Fact]
+    public void Read_ModelParquet_RefusedAsNotData_PointsToModelOption()
+    {
+        var p = _dir.Bytes("model.parquet", SparkAnomaly.Tests.Reliability.UntrustedModelFiles.GoodModelBytes);
+
+        var msg = Fails(p);
+
+        ContainsAll(msg, "model.parquet", "is a SparkAnomaly model file", "--model", "--data");
+    }
+
+    [Fact]
+    public void Read_ScoresParquet_RefusedAsNotData()
+    {
+        var p = SparkAnomaly.Tests.Skab.ScoresFixture.Write(System.IO.Path.Combine(_dir.Path, "scores.parquet"));
+
+        var msg = Fails(p);
+
+        ContainsAll(msg, "scores.parquet", "is a SparkAnomaly scores file", "evaluate --scores", "--data");
+        // evaluate still reads it.
+        Assert.NotEmpty(SparkAnomaly.Scoring.ScoresReader.Read(p).Series);
+    }
+
+    [Fact]
     public void Read_TruncatedParquet_WrapsWithInner()
     {
         var full = Path.Combine(_dir.Path, "full.parquet");
