@@ -22,8 +22,10 @@ internal sealed class ColumnMap
     /// Resolves the roles for a file with the given column names. <paramref name="isNumeric"/> says whether
     /// a column may be a channel when <see cref="ReadOptions.Channels"/> is null; columns at or after
     /// <paramref name="partitionStart"/> come from key=value folders and are never picked automatically.
+    /// <paramref name="noChannelHint"/>, when given, adds to the message for a file with no numeric column
+    /// (a CSV's reader knows about delimiters and decimal commas; this class does not).
     /// </summary>
-    public static ColumnMap Resolve(ReadContext ctx, string file, IReadOnlyList<string> names, Func<int, bool> isNumeric, int partitionStart)
+    public static ColumnMap Resolve(ReadContext ctx, string file, IReadOnlyList<string> names, Func<int, bool> isNumeric, int partitionStart, Func<string>? noChannelHint = null)
     {
         var options = ctx.Options;
         CheckDuplicates(file, names);
@@ -62,6 +64,7 @@ internal sealed class ColumnMap
         {
             var picked = new List<int>();
             var skipped = new List<string>();
+            var unnamed = new List<int>();
             for (int i = 0; i < partitionStart; i++)
             {
                 if (roles.Contains(i))
@@ -70,7 +73,8 @@ internal sealed class ColumnMap
                 }
                 if (string.IsNullOrWhiteSpace(names[i]))
                 {
-                    skipped.Add($"(unnamed column {i + 1})");
+                    // Numeric or not: a channel needs a name (in the model, in --channels, in the scores).
+                    unnamed.Add(i + 1);
                 }
                 else if (isNumeric(i))
                 {
@@ -84,11 +88,18 @@ internal sealed class ColumnMap
             if (picked.Count == 0)
             {
                 throw new SparkAnomalyException(
-                    $"'{file}' has no numeric channel column (found: {string.Join(", ", names)}). Pass --channels a,b,c naming the numeric columns, and --series-column/--time-column if those are named differently.");
+                    $"'{file}' has no numeric channel column (found: {string.Join(", ", names)}). Pass --channels a,b,c naming the numeric columns, and --series-column/--time-column if those are named differently.{noChannelHint?.Invoke()}");
             }
             if (skipped.Count > 0)
             {
                 ctx.Warnings.Add($"'{file}': ignored columns that are not numeric: {string.Join(", ", skipped)} (pass --channels to choose channels explicitly).");
+            }
+            if (unnamed.Count > 0)
+            {
+                string which = string.Join(", ", unnamed.Select(c => $"unnamed column {c}"));
+                ctx.Warnings.Add(unnamed.Count == 1
+                    ? $"'{file}': ignored {which}: its header cell is empty. Give it a name in the header to use it as a channel."
+                    : $"'{file}': ignored {which}: their header cells are empty. Give them names in the header to use them as channels.");
             }
             channels = picked.ToArray();
         }

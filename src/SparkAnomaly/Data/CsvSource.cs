@@ -40,9 +40,11 @@ internal static class CsvSource
         var partitionValues = partitions.Select(p => Encoding.UTF8.GetBytes(p.Value)).ToArray();
 
         bool[]? numeric = null;
+        (string Column, string Value)? decimalComma = null;
         if (ctx.ChannelNames is null && ctx.Options.Channels is null)
         {
-            numeric = SampleNumeric(path, ctx, headerCount, out int sampled);
+            numeric = SampleNumeric(path, ctx, headerCount, out int sampled, out var comma);
+            decimalComma = comma is (int col, string value) ? (names[col], value) : null;
             if (sampled == 0)
             {
                 if (requireRows)
@@ -52,7 +54,7 @@ internal static class CsvSource
                 return 0;
             }
         }
-        var map = ColumnMap.Resolve(ctx, path, names, i => numeric is not null && numeric[i], headerCount);
+        var map = ColumnMap.Resolve(ctx, path, names, i => numeric is not null && numeric[i], headerCount, NoChannelHint(names, headerCount, (char)tok.Delimiter, decimalComma));
 
         long row = 0;
         int channels = map.Channels.Length;
@@ -230,8 +232,41 @@ internal static class CsvSource
     /// a channel with missing values, which the missing-value policy deals with). Text further down is an
     /// error, not a reason to drop the channel silently.
     /// </summary>
-    private static bool[] SampleNumeric(string path, ReadContext ctx, int headerCount, out int sampled)
+    /// <summary>
+    /// Why a CSV can show no numeric column although it holds numbers, said only when the file shows it:
+    /// with the wrong delimiter the real one is left inside the header names, and with a decimal comma
+    /// the numbers read as text. Empty (no hint) otherwise. A function made here, not a lambda in
+    /// <see cref="Read"/>, so that the row loop's locals are not captured into a closure.
+    /// </summary>
+    private static Func<string> NoChannelHint(List<string> names, int headerCount, char delimiter, (string Column, string Value)? decimalComma) =>
+        () => NoChannelHintText(names, headerCount, delimiter, decimalComma);
+
+    private static string NoChannelHintText(List<string> names, int headerCount, char delimiter, (string Column, string Value)? decimalComma)
     {
+        static string Show(char c) => c == '\t' ? "a tab" : $"'{c}'";
+        static string Arg(char c) => c == '\t' ? "tab" : $"'{c}'";
+        foreach (char c in ",;\t|")
+        {
+            if (c != delimiter && names.Take(headerCount).Any(n => n.Contains(c)))
+            {
+                return $" A column name in the header contains {Show(c)}, so the columns may be separated by {Show(c)} rather than {Show(delimiter)}: if so, pass --delimiter {Arg(c)} (or leave --delimiter out to detect it).";
+            }
+        }
+        if (decimalComma is var (column, value))
+        {
+            return $" Column '{column}' holds values such as '{value}', numbers written with a decimal comma: SparkAnomaly reads '.' as the decimal separator, so write them as '{value.Replace(',', '.')}'.";
+        }
+        return "";
+    }
+
+    /// <summary>
+    /// Which columns are numeric, from the first <see cref="SampleRows"/> rows: a column is numeric when its
+    /// first non-missing cell is. <paramref name="decimalComma"/> is the first non-numeric cell that would be a
+    /// number with '.' for its one ',' (column index and text), for the hint when no channel is found.
+    /// </summary>
+    private static bool[] SampleNumeric(string path, ReadContext ctx, int headerCount, out int sampled, out (int Column, string Value)? decimalComma)
+    {
+        decimalComma = null;
         var decided = new bool[headerCount];
         var numeric = new bool[headerCount];
         using var stream = Open(path);
@@ -254,6 +289,10 @@ internal static class CsvSource
                 {
                     decided[i] = true;
                     numeric[i] = state == TextValues.CellState.Ok;
+                    if (state == TextValues.CellState.Invalid && decimalComma is null && LooksLikeDecimalComma(tok.Field(i)))
+                    {
+                        decimalComma = (i, Encoding.UTF8.GetString(TextValues.Trim(tok.Field(i))));
+                    }
                 }
             }
         }
@@ -262,5 +301,19 @@ internal static class CsvSource
             numeric[i] |= !decided[i];
         }
         return numeric;
+    }
+
+    /// <summary>True for text like <c>1,5</c>: one comma, and a number once it is a '.'.</summary>
+    private static bool LooksLikeDecimalComma(ReadOnlySpan<byte> field)
+    {
+        int comma = field.IndexOf((byte)',');
+        if (comma < 0 || field[(comma + 1)..].Contains((byte)','))
+        {
+            return false;
+        }
+        Span<byte> copy = field.Length <= 64 ? stackalloc byte[field.Length] : new byte[field.Length];
+        field.CopyTo(copy);
+        copy[comma] = (byte)'.';
+        return TextValues.ParseChannel(copy, out _) == TextValues.CellState.Ok;
     }
 }

@@ -10,24 +10,34 @@ internal static class ParquetSource
     public static long Read(ReadContext ctx, string path, IReadOnlyList<KeyValuePair<string, string>> partitions, bool requireRows)
     {
         var progress = new Progress();
-        try
-        {
-            // On the thread pool, so that blocking here cannot deadlock a caller's synchronisation context.
-            return Task.Run(() => ReadAsync(ctx, path, partitions, requireRows, progress)).GetAwaiter().GetResult();
-        }
-        catch (SparkAnomalyException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Parquet.Net reports corruption as IOException, ParquetException, Thrift errors, InvalidOperation, ...
-            throw new SparkAnomalyException(
-                $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {e.GetType().Name}: {OneLine(e.Message)}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.", e);
-        }
+        // The message is built when reading fails, so it names what was being read then.
+        return UntrustedParquet.Read(
+            () => ReadAsync(ctx, path, partitions, requireRows, progress),
+            reason => $"'{path}' is not a readable Parquet file (failed reading {progress.Where}: {reason}). The file may be truncated, corrupt or not Parquet: rewrite it, or remove it from the input directory.");
     }
 
-    private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
+    /// <summary>
+    /// Refuses SparkAnomaly's own model and scores files, recognised by their footer metadata: both are
+    /// Parquet with numeric columns, so without this the reader would train on a model's parameter
+    /// values or on scores and contributions, with only a warning about the ignored text columns.
+    /// </summary>
+    private static void RefuseOwnOutput(string path, IReadOnlyDictionary<string, string>? meta)
+    {
+        if (meta is null)
+        {
+            return;
+        }
+        if (meta.ContainsKey(Scoring.OutputFiles.ModelMarker))
+        {
+            throw new SparkAnomalyException(
+                $"'{path}' is a SparkAnomaly model file (written by 'sparkanomaly train'), not data. Pass it as --model to score with it, and give the data with --data.");
+        }
+        if (meta.ContainsKey(Scoring.OutputFiles.ScoresMarker))
+        {
+            throw new SparkAnomalyException(
+                $"'{path}' is a SparkAnomaly scores file (written by 'sparkanomaly score'), not data: score output is not training data. Pass it to 'evaluate --scores' or 'inspect', and give the data itself with --data.");
+        }
+    }
 
     /// <summary>What was being read when Parquet.Net failed, for the message.</summary>
     private sealed class Progress
@@ -40,8 +50,8 @@ internal static class ParquetSource
         var file = new InputFile(path, isParquet: true);
         int fileIndex = ctx.AddFile(file);
         await using var stream = File.OpenRead(path);
-        ParquetFooter.Check(stream);
-        await using var reader = await ParquetReader.CreateAsync(stream).ConfigureAwait(false);
+        await using var reader = await UntrustedParquet.OpenAsync(stream).ConfigureAwait(false);
+        RefuseOwnOutput(path, reader.CustomMetadata);
         var fields = reader.Schema.DataFields.Where(f => !f.IsArray).ToList();
         var names = fields.Select(f => f.Name).ToList();
         int fileColumns = names.Count;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Parquet;
 using Parquet.Schema;
 using SparkAnomaly.Data;
 
@@ -22,27 +21,63 @@ public static class LabelsFile
         {
             throw new SparkAnomalyException($"labels file '{path}' does not exist. Pass a CSV or Parquet file with series_id,timestamp,label columns to --labels.");
         }
+        string Refuse(string reason) => $"labels file '{path}' cannot be read ({reason}). Pass a CSV or Parquet file with series_id,timestamp,label columns.";
+        if (path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            return UntrustedParquet.Read(() => ReadParquetAsync(path), Refuse);
+        }
         try
         {
-            return path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)
-                ? Task.Run(() => ReadParquetAsync(path)).GetAwaiter().GetResult()
-                : ReadCsv(path);
+            return ReadCsv(path);
         }
-        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException)
         {
-            throw new SparkAnomalyException($"labels file '{path}' cannot be read ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a CSV or Parquet file with series_id,timestamp,label columns.", e);
+            throw new SparkAnomalyException(Refuse(UntrustedParquet.Reason(e)), e);
         }
     }
 
+    /// <summary>
+    /// The labels read so far and where each came from: a second row for the same series and timestamp is
+    /// accepted when it agrees and refused when it does not, since either label silently winning would
+    /// change the evaluation without saying so.
+    /// </summary>
+    private sealed class Collector(string path)
+    {
+        private readonly Dictionary<(string, long), long> _firstAt = new();
+
+        public Dictionary<(string, long), sbyte> Map { get; } = new();
+
+        // where is "line" (CSV, counting the header) or "row" (Parquet) for the position at; time gives the timestamp as a message shows it.
+        public void Add(string id, long stamp, sbyte label, string where, long at, Func<string> time)
+        {
+            var key = (id, stamp);
+            if (Map.TryGetValue(key, out var earlier))
+            {
+                if (earlier != label)
+                {
+                    throw new SparkAnomalyException(
+                        $"labels file '{path}' {where} {at}: duplicate timestamp {time()} in series '{id}' with label {label}, but {where} {_firstAt[key]} gives it label {earlier}. Remove one of the rows or make their labels agree: each series and timestamp needs one label.");
+                }
+                return;
+            }
+            Map.Add(key, label);
+            _firstAt.Add(key, at);
+        }
+    }
+
+    /// <summary>A required labels column: an exact match, else a unique case-insensitive one, as data columns are found.</summary>
+    private static int Column(string path, IReadOnlyList<string> names, string name, string fix) =>
+        ColumnMap.Find(path, names, name) is int i and >= 0 ? i
+            : throw new SparkAnomalyException($"labels file '{path}' has no '{name}' column (found: {string.Join(", ", names)}). {fix}");
+
     private static Dictionary<(string, long), sbyte> ReadCsv(string path)
     {
-        var map = new Dictionary<(string, long), sbyte>();
+        var labels = new Collector(path);
         using var reader = new StreamReader(path, Encoding.UTF8);
         string header = reader.ReadLine() ?? throw new SparkAnomalyException($"labels file '{path}' is empty. Write a header series_id,timestamp,label and one row per labelled step.");
         char delimiter = header.Contains('\t') ? '\t' : header.Contains(';') && !header.Contains(',') ? ';' : ',';
         var names = header.Split(delimiter).Select(n => n.Trim().Trim('"')).ToList();
-        int Col(string name) => names.IndexOf(name) is int i and >= 0 ? i
-            : throw new SparkAnomalyException($"labels file '{path}' has no '{name}' column (found: {string.Join(", ", names)}). Write a header series_id,timestamp,label.");
+        int Col(string name) => Column(path, names, name, "Write a header series_id,timestamp,label.");
         int id = Col("series_id"), ts = Col("timestamp"), label = Col("label");
         long line = 1;
         while (reader.ReadLine() is string text)
@@ -63,9 +98,9 @@ public static class LabelsFile
             {
                 throw new SparkAnomalyException($"labels file '{path}' line {line}: timestamp '{t}' is neither an integer nor an ISO 8601 date-time.");
             }
-            map[(cells[id].Trim().Trim('"'), stamp)] = Label(cells[label].Trim().Trim('"'), path, line);
+            labels.Add(cells[id].Trim().Trim('"'), stamp, Label(cells[label].Trim().Trim('"'), path, line), "line", line, () => t);
         }
-        return map;
+        return labels.Map;
     }
 
     private static sbyte Label(string text, string path, long line) => text switch
@@ -77,12 +112,16 @@ public static class LabelsFile
 
     private static async Task<Dictionary<(string, long), sbyte>> ReadParquetAsync(string path)
     {
-        var map = new Dictionary<(string, long), sbyte>();
+        var collected = new Collector(path);
         await using var fs = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(fs).ConfigureAwait(false);
-        DataField Need(string name) => reader.Schema.DataFields.FirstOrDefault(f => f.Name == name)
-            ?? throw new SparkAnomalyException($"labels file '{path}' has no '{name}' column (found: {string.Join(", ", reader.Schema.DataFields.Select(f => f.Name))}). Write series_id, timestamp and label columns.");
+        await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
+        var fields = reader.Schema.DataFields;
+        var names = fields.Select(f => f.Name).ToList();
+        DataField Need(string name) => fields[Column(path, names, name, "Write series_id, timestamp and label columns.")];
         DataField id = Need("series_id"), ts = Need("timestamp"), label = Need("label");
+        // Date-times come back as Unix microseconds (see ScoresReader.Timestamps); show them as written.
+        bool dateTime = ts.ClrType == typeof(DateTime);
+        long row = 0;
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             using var rg = reader.OpenRowGroupReader(g);
@@ -93,12 +132,16 @@ public static class LabelsFile
             var labels = await Scoring.ScoresReader.Labels(rg, label, n, path).ConfigureAwait(false);
             for (int i = 0; i < n; i++)
             {
+                row++;
                 if (labels[i] != Series.NoLabel)
                 {
-                    map[(ids[i] ?? "", stamps[i])] = labels[i];
+                    long stamp = stamps[i];
+                    collected.Add(ids[i] ?? "", stamp, labels[i], "row", row, () => dateTime
+                        ? DateTime.UnixEpoch.AddTicks(stamp * 10).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", CultureInfo.InvariantCulture)
+                        : stamp.ToString(CultureInfo.InvariantCulture));
                 }
             }
         }
-        return map;
+        return collected.Map;
     }
 }

@@ -153,30 +153,24 @@ public static class ModelFile
     {
         try
         {
-            (var model, metadataVerified) = LoadAsync(path, open).GetAwaiter().GetResult();
+            // Untrusted bytes: any parser failure means a bad file, not a bug.
+            (var model, metadataVerified) = UntrustedParquet.Read(
+                () => LoadAsync(path, open),
+                reason => $"model file '{path}' is not a readable Parquet model ({reason}). Pass a model.parquet written by 'sparkanomaly train'.");
             return model;
-        }
-        catch (SparkAnomalyException)
-        {
-            throw;
         }
         catch (OutOfMemoryException e)
         {
             // A crafted size that slipped past the checks above (e.g. a page header): refuse rather than crash.
+            // A model is small, so unlike data, running out of memory on one is the file's fault.
             throw new SparkAnomalyException($"model file '{path}' declares sizes that cannot be allocated ({e.Message.ReplaceLineEndings(" ")}): the file is damaged or was crafted. Retrain or restore it.", e);
-        }
-        catch (Exception e)
-        {
-            // Untrusted bytes: any parser failure (IOException, Thrift, InvalidData, Overflow, ...) means a bad file, not a bug.
-            throw new SparkAnomalyException($"model file '{path}' is not a readable Parquet model ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a model.parquet written by 'sparkanomaly train'.", e);
         }
     }
 
     private static async Task<(TrainedModel Model, bool MetadataVerified)> LoadAsync(string path, Func<Stream> open)
     {
         await using var fs = open();
-        ParquetFooter.Check(fs);
-        await using var reader = await ParquetReader.CreateAsync(fs);
+        await using var reader = await UntrustedParquet.OpenAsync(fs);
         var meta = reader.CustomMetadata ?? new Dictionary<string, string>();
         string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
             : throw new SparkAnomalyException($"model file '{path}' has no '{Prefix}{key}' metadata: it was not written by SparkAnomaly. Pass a model.parquet written by 'sparkanomaly train'.");

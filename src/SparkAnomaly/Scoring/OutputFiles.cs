@@ -1,4 +1,4 @@
-using Parquet;
+using SparkAnomaly.Data;
 
 namespace SparkAnomaly.Scoring;
 
@@ -18,6 +18,12 @@ public enum OutputFileKind
 /// <summary>Recognises SparkAnomaly's output files from their Parquet footer alone (no data pages are read).</summary>
 public static class OutputFiles
 {
+    /// <summary>Footer key-value metadata key that every model.parquet carries (see <see cref="ModelFile"/>).</summary>
+    internal const string ModelMarker = "sparkanomaly.model";
+
+    /// <summary>Footer key-value metadata key that every scores.parquet carries (see <see cref="ScoresFile"/>) and a model does not.</summary>
+    internal const string ScoresMarker = "sparkanomaly.model_id";
+
     /// <summary>
     /// The kind of <paramref name="path"/>: <see cref="OutputFileKind.Model"/> when its key-value metadata has
     /// <c>sparkanomaly.model</c>, <see cref="OutputFileKind.Scores"/> when it has <c>series_id</c> and <c>score</c>
@@ -35,23 +41,18 @@ public static class OutputFiles
         {
             throw new SparkAnomalyException($"file '{path}' does not exist. Pass a model.parquet or scores.parquet written by sparkanomaly.");
         }
-        try
-        {
-            return Task.Run(async () =>
+        return UntrustedParquet.Read(
+            async () =>
             {
                 await using var fs = File.OpenRead(path);
-                await using var reader = await ParquetReader.CreateAsync(fs).ConfigureAwait(false);
-                if (reader.CustomMetadata is { } meta && meta.ContainsKey("sparkanomaly.model"))
+                await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
+                if (reader.CustomMetadata is { } meta && meta.ContainsKey(ModelMarker))
                 {
                     return OutputFileKind.Model;
                 }
                 var names = reader.Schema.DataFields.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
                 return names.Contains("series_id") && names.Contains("score") ? OutputFileKind.Scores : OutputFileKind.Unknown;
-            }).GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
-        {
-            throw new SparkAnomalyException($"'{path}' is not a readable Parquet file ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}). Pass a model.parquet or scores.parquet written by sparkanomaly.", e);
-        }
+            },
+            reason => $"'{path}' is not a readable Parquet file ({reason}). Pass a model.parquet or scores.parquet written by sparkanomaly.");
     }
 }

@@ -46,7 +46,7 @@ public static class ScoresFile
         await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream);
         writer.CustomMetadata = new Dictionary<string, string>
         {
-            ["sparkanomaly.model_id"] = model.ModelId,
+            [OutputFiles.ScoresMarker] = model.ModelId,
             ["sparkanomaly.threshold"] = System.Text.Json.JsonSerializer.Serialize(model.Threshold),
             ["sparkanomaly.score_rule"] = model.Threshold.ScoreRule,
         };

@@ -50,29 +50,15 @@ public static class ScoresReader
         {
             throw new SparkAnomalyException($"scores file '{path}' does not exist. Pass a scores.parquet written by 'sparkanomaly score'.");
         }
-        try
-        {
-            // The thread pool avoids a sync-context deadlock when a caller blocks on the async reader.
-            return Task.Run(() => read(path)).GetAwaiter().GetResult();
-        }
-        catch (SparkAnomalyException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ParquetException or InvalidOperationException or NotSupportedException
-            or ArgumentException or IndexOutOfRangeException or OverflowException or FormatException or System.Text.Json.JsonException)
-        {
-            throw new SparkAnomalyException($"scores file '{path}' is not a readable scores Parquet file ({e.GetType().Name}: {Flat(e.Message)}). Pass a scores.parquet written by 'sparkanomaly score'.", e);
-        }
+        return UntrustedParquet.Read(
+            () => read(path),
+            reason => $"scores file '{path}' is not a readable scores Parquet file ({reason}). Pass a scores.parquet written by 'sparkanomaly score'.");
     }
-
-
-    private static string Flat(string s) => s.ReplaceLineEndings(" ");
 
     private static async Task<ScoresData> ReadAsync(string path)
     {
         await using var fs = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(fs).ConfigureAwait(false);
+        await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
         var fields = reader.Schema.DataFields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         DataField Need(string name) => fields.TryGetValue(name, out var f) ? f
             : throw new SparkAnomalyException($"scores file '{path}' has no '{name}' column (found: {string.Join(", ", fields.Keys.Take(12))}). Pass a scores.parquet written by 'sparkanomaly score'.");

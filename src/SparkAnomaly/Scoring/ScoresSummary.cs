@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
+using SparkAnomaly.Data;
 
 namespace SparkAnomaly.Scoring;
 
@@ -74,7 +75,7 @@ public sealed record ScoresSummary(
     private static async Task<ScoresSummary> ReadAsync(string path)
     {
         await using var fs = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(fs).ConfigureAwait(false);
+        await using var reader = await UntrustedParquet.OpenAsync(fs).ConfigureAwait(false);
         var fields = reader.Schema.DataFields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         DataField Need(string name) => fields.TryGetValue(name, out var f) ? f
             : throw new SparkAnomalyException($"'{path}' has no '{name}' column, so it is not a scores file (found: {string.Join(", ", fields.Keys)}). Pass a scores.parquet written by sparkanomaly.");

@@ -263,6 +263,18 @@ public sealed class DataReaderCsvTests : IDisposable
     }
 
     [Fact]
+    public void Read_UnnamedNumericColumn_WarnsItHasNoName_NotThatItIsNotNumeric()
+    {
+        var p = _dir.File("blank.csv", "series_id,timestamp,a,,b\nA,1,1,2,3\nA,2,4,5,6\n");
+
+        var set = DataReader.Read(p, null, out var warnings);
+
+        Assert.Equal(["a", "b"], set.ChannelNames);
+        Assert.Contains(warnings, w => w.Contains("unnamed column 4") && w.Contains("header cell is empty"));
+        Assert.DoesNotContain(warnings, w => w.Contains("not numeric"));
+    }
+
+    [Fact]
     public void Read_SeriesColumnNull_IgnoresSeriesColumnAndNamesAfterFile()
     {
         var p = _dir.File("one.csv", "series_id,timestamp,x\nA,1,5\nB,2,6\n");

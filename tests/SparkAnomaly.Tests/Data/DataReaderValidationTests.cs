@@ -114,6 +114,27 @@ public sealed class DataReaderValidationTests : IDisposable
         var msg = Fails(_dir.File("text.csv", "series_id,timestamp,name\nA,1,foo\n"));
 
         ContainsAll(msg, "text.csv", "no numeric channel", "found: series_id, timestamp, name", "--channels");
+        // Nothing in the file points at a delimiter or a decimal comma, so no hint about them.
+        Assert.DoesNotContain("--delimiter", msg);
+        Assert.DoesNotContain("decimal", msg);
+    }
+
+    [Fact]
+    public void Read_NoNumericChannel_DecimalComma_HintsTheDecimalSeparator()
+    {
+        var msg = Fails(_dir.File("semi.csv", "series_id;timestamp;a;b\nA;1;1,5;2,5\nA;2;1,6;2,7\n"));
+
+        ContainsAll(msg, "semi.csv", "no numeric channel", "Column 'a' holds values such as '1,5'", "decimal comma", "'1.5'");
+    }
+
+    [Fact]
+    public void Read_NoNumericChannel_WrongDelimiter_HintsTheDelimiterInTheHeader()
+    {
+        var p = _dir.File("comma.csv", "series_id,timestamp,a,b\nA,1,1.5,2.5\nA,2,1.6,2.7\n");
+
+        var msg = Fails(p, new ReadOptions { Delimiter = ';' });
+
+        ContainsAll(msg, "comma.csv", "no numeric channel", "separated by ',' rather than ';'", "--delimiter ','");
     }
 
     [Fact]
@@ -308,6 +329,28 @@ public sealed class DataReaderValidationTests : IDisposable
         ContainsAll(ex.Message, "fake.parquet", "not a readable Parquet file", "rewrite it");
         Assert.NotNull(ex.InnerException);
         Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void Read_ModelParquet_RefusedAsNotData_PointsToModelOption()
+    {
+        var p = _dir.Bytes("model.parquet", SparkAnomaly.Tests.Reliability.UntrustedModelFiles.GoodModelBytes);
+
+        var msg = Fails(p);
+
+        ContainsAll(msg, "model.parquet", "is a SparkAnomaly model file", "--model", "--data");
+    }
+
+    [Fact]
+    public void Read_ScoresParquet_RefusedAsNotData()
+    {
+        var p = SparkAnomaly.Tests.Skab.ScoresFixture.Write(System.IO.Path.Combine(_dir.Path, "scores.parquet"));
+
+        var msg = Fails(p);
+
+        ContainsAll(msg, "scores.parquet", "is a SparkAnomaly scores file", "evaluate --scores", "--data");
+        // evaluate still reads it.
+        Assert.NotEmpty(SparkAnomaly.Scoring.ScoresReader.Read(p).Series);
     }
 
     [Fact]

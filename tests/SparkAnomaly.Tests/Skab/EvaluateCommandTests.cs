@@ -214,6 +214,72 @@ public sealed class LabelsFileTests
         Assert.Equal(1, map[("a", 2)]);
     }
 
+    private static async Task WriteLabelsParquet(string path, string[] ids, long[] stamps, int?[] labels)
+    {
+        var id = new Parquet.Schema.DataField<string>("series_id");
+        var ts = new Parquet.Schema.DataField<long>("timestamp");
+        var label = new Parquet.Schema.DataField<int?>("label");
+        await using var fs = File.Create(path);
+        await using var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(id, ts, label), fs);
+        using var rg = writer.CreateRowGroup();
+        await rg.WriteAsync(id, ids);
+        await rg.WriteAsync<long>(ts, stamps);
+        await rg.WriteAsync<int>(label, labels);
+    }
+
+    [Fact]
+    public void Read_CsvConflictingDuplicate_RefusedNamingLinesSeriesAndTimestamp()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("labels.csv");
+        File.WriteAllText(path, "series_id,timestamp,label\na,1,0\na,2,1\nb,2,0\na,2,0\n");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => SparkAnomaly.Evaluation.LabelsFile.Read(path));
+
+        Assert.Contains($"'{path}' line 5", e.Message);
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("series 'a'", e.Message);
+        Assert.Contains("timestamp 2", e.Message);
+    }
+
+    [Fact]
+    public void Read_CsvIdenticalDuplicate_Accepted()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("labels.csv"), "series_id,timestamp,label\na,1,0\na,2,1\na,2,1\n");
+
+        var map = SparkAnomaly.Evaluation.LabelsFile.Read(dir.File("labels.csv"));
+
+        Assert.Equal(2, map.Count);
+        Assert.Equal(1, map[("a", 2)]);
+    }
+
+    [Fact]
+    public async Task Read_ParquetConflictingDuplicate_RefusedNamingRows()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("labels.parquet");
+        await WriteLabelsParquet(path, new[] { "a", "b", "a", "a" }, new long[] { 7, 7, 8, 7 }, new int?[] { 1, 1, 0, 0 });
+
+        var e = Assert.Throws<SparkAnomalyException>(() => SparkAnomaly.Evaluation.LabelsFile.Read(path));
+
+        Assert.Contains($"'{path}' row 4", e.Message);
+        Assert.Contains("row 1", e.Message);
+        Assert.Contains("series 'a'", e.Message);
+        Assert.Contains("timestamp 7", e.Message);
+    }
+
+    [Fact]
+    public void Read_CsvHeaderInOtherCase_FindsColumnsLikeTheDataReader()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("labels.csv"), "Series_ID,TimeStamp,LABEL\na,1,0\na,2,1\n");
+
+        var map = SparkAnomaly.Evaluation.LabelsFile.Read(dir.File("labels.csv"));
+
+        Assert.Equal(1, map[("a", 2)]);
+    }
+
     [Fact]
     public void Read_CsvWithBadLabel_NamesLineAndValue()
     {
