@@ -313,7 +313,7 @@ internal static partial class Commands
                 ui.Warn(w);
             }
             bool resume = p.GetValue(training.Resume);
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume);
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume, resumable: true);
             var run = TrainAndSave(set, config, dir, ui, new TrainRunOptions { Resume = resume, Faults = faults }, "train");
             return ui.Summary(run, null, dir, null);
         });
