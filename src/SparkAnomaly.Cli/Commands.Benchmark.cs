@@ -87,7 +87,8 @@ internal static partial class Commands
             };
             o.Validate();
             // Claim the output directory before the long run, so a bad --out fails in a second, not in ten minutes.
-            using var dir = p.GetValue(outDir) is string d ? OutputDirectory.Claim(d, p.GetValue(common.Overwrite)) : null;
+            // --training-parts-only writes no file there, so --overwrite then removes nothing.
+            using var dir = p.GetValue(outDir) is string d ? OutputDirectory.Claim(d, p.GetValue(common.Overwrite), outputs: o.TrainingPartsOnly ? null : BenchmarkOutputs) : null;
             var result = SkabBenchmark.Run(o, ui.Info);
             if (o.TrainingPartsOnly)
             {

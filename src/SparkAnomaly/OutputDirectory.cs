@@ -8,8 +8,10 @@ namespace SparkAnomaly;
 /// their writes. A stale lock (its process gone) is taken over, and the temporary files a killed run
 /// left behind (<c>.name.pid.guid.tmp</c>, see <see cref="Training.AtomicFile"/>) are removed once the
 /// lock is held; a stale lock and such temporary files alone do not make a directory "not empty".
-/// A directory this claim created is removed again on dispose if nothing was written into it, so a
-/// refused run leaves no trace.
+/// With overwrite (and not resume) the files of the previous run that this command writes are removed
+/// once the lock is held, before the new run starts, so an interrupted run never leaves an old model
+/// beside a new checkpoint. A directory this claim created is removed again on dispose if nothing was
+/// written into it, so a refused run leaves no trace.
 /// </summary>
 public sealed class OutputDirectory : IDisposable
 {
@@ -34,10 +36,11 @@ public sealed class OutputDirectory : IDisposable
 
     /// <summary>Claims <paramref name="path"/> for one run.</summary>
     /// <param name="path">The --out directory.</param>
-    /// <param name="overwrite">--overwrite: a non-empty directory is accepted.</param>
+    /// <param name="overwrite">--overwrite: a non-empty directory is accepted, and the previous run's <paramref name="outputs"/> are removed (unless resuming).</param>
     /// <param name="resume">--resume: a non-empty directory is accepted and its files kept.</param>
     /// <param name="resumable">The command has --resume, so the refusal of a non-empty directory may suggest it.</param>
-    public static OutputDirectory Claim(string path, bool overwrite, bool resume = false, bool resumable = false)
+    /// <param name="outputs">File names this command writes into the directory.</param>
+    public static OutputDirectory Claim(string path, bool overwrite, bool resume = false, bool resumable = false, IReadOnlyCollection<string>? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (string.IsNullOrWhiteSpace(path))
@@ -87,6 +90,10 @@ public sealed class OutputDirectory : IDisposable
         try
         {
             RemoveStaleTempFiles(full);
+            if (overwrite && !resume && outputs is not null)
+            {
+                claimed.RemovePreviousOutputs(path, outputs);
+            }
         }
         catch
         {
@@ -94,6 +101,31 @@ public sealed class OutputDirectory : IDisposable
             throw;
         }
         return claimed;
+    }
+
+    /// <summary>
+    /// Deletes the previous run's files of the names this command writes, so that until the new run
+    /// writes them there is no file a reader could take for its result (an old model.parquet beside a
+    /// new checkpoint, say). Directories of those names are left for the write to report.
+    /// </summary>
+    private void RemovePreviousOutputs(string shown, IReadOnlyCollection<string> outputs)
+    {
+        foreach (string name in outputs)
+        {
+            string file = File(name);
+            if (!System.IO.File.Exists(file))
+            {
+                continue;
+            }
+            try
+            {
+                System.IO.File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SparkAnomalyException($"cannot remove the previous run's '{file}' for --overwrite of '{shown}': {e.Message.TrimEnd('.')}. Fix its permissions, or choose another --out.", e);
+            }
+        }
     }
 
     /// <summary>The name shape of <see cref="Training.AtomicFile.TempNameFor"/>: "" . name… . pid . guid(32 hex) . tmp.</summary>

@@ -253,6 +253,57 @@ public sealed class OutputDirectoryTests
         Assert.Contains("--resume to continue a run", train.Err);
     }
 
+    [Fact]
+    public void Claim_Overwrite_RemovesThePreviousOutputsOnly_ResumeKeepsThem()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(Path.Combine(outDir, "training.png"));   // a directory of an output's name is left for the write to report
+        foreach (var f in new[] { "model.parquet", "checkpoint.bin", "notes.txt" })
+        {
+            File.WriteAllText(Path.Combine(outDir, f), "old");
+        }
+        var outputs = new[] { "checkpoint.bin", "model.parquet", "stats.json", "training.png" };
+
+        using (OutputDirectory.Claim(outDir, overwrite: true, resume: true, outputs: outputs))
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")), "--resume keeps the run's files");
+        }
+        using (OutputDirectory.Claim(outDir, overwrite: true, outputs: outputs))
+        {
+            Assert.False(File.Exists(Path.Combine(outDir, "model.parquet")));
+            Assert.False(File.Exists(Path.Combine(outDir, "checkpoint.bin")));
+        }
+
+        Assert.Equal("old", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        Assert.True(Directory.Exists(Path.Combine(outDir, "training.png")));
+    }
+
+    [Fact]
+    public void Cli_InterruptedOverwrite_LeavesNoStaleModelBesideTheNewRun()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path, ReliabilityFixtures.TinyConfigJson.Replace("}", ", \"maxTaskRetries\": 1 }"));
+        string outDir = dir.File("out");
+        Assert.Equal(0, Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "1", "--quiet").Code);
+        Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")));
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "mine");
+
+        // The new run dies in its first round (every attempt of worker 0 throws), before any file of its own.
+        var failed = Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "2", "--overwrite", "--inject-fault", "0:0:throw:10");
+
+        Assert.Equal(1, failed.Code);
+        foreach (var f in new[] { "model.parquet", "stats.json", "training.png", "checkpoint.bin" })
+        {
+            Assert.False(File.Exists(Path.Combine(outDir, f)), $"{f} of the previous run is still there");
+        }
+        Assert.DoesNotContain("--resume", failed.Err);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        var score = Cli("score", "--model", Path.Combine(outDir, "model.parquet"), "--data", data, "--out", dir.File("scored"));
+        Assert.Equal(1, score.Code);
+    }
+
     internal static (int Code, string Out, string Err) Cli(params string[] args) => SparkAnomaly.Tests.Cli.CliTests.Run(args);
 
     private static string ReadShared(string path)
