@@ -393,11 +393,12 @@ internal static partial class Commands
 
     // The files each command writes into --out. --overwrite removes the previous run's copies when the
     // directory is claimed, before any work: an interrupted run then leaves no old file a reader could take
-    // for its result (an old model.parquet beside a new checkpoint.bin). Other files are left alone.
-    private static readonly string[] TrainOutputs = { "checkpoint.bin", "model.parquet", "stats.json", Reporting.TrainingChart.FileName };
+    // for its result (an old model.parquet beside a new checkpoint.bin). Other files are left alone. The
+    // results come first: if one cannot be removed, the claim fails before the checkpoint is touched.
+    private static readonly string[] TrainOutputs = { "model.parquet", "stats.json", Reporting.TrainingChart.FileName, "checkpoint.bin" };
     private static readonly string[] GenerateOutputs = { "data.csv" };
     private static readonly string[] ScoreOutputs = { "scores.parquet" };
-    private static readonly string[] DemoOutputs = GenerateOutputs.Concat(TrainOutputs).Concat(ScoreOutputs).ToArray();
+    private static readonly string[] DemoOutputs = ScoreOutputs.Concat(TrainOutputs).Concat(GenerateOutputs).ToArray();
     private static readonly string[] BenchmarkOutputs = { "report.html", "results.json", "files.csv" };
 
     /// <summary>The demo trains a little less than a production default so it finishes in about a minute on two cores.</summary>
