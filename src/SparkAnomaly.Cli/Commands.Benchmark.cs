@@ -5,6 +5,7 @@ using System.Text.Json;
 using SparkAnomaly.Evaluation;
 using SparkAnomaly.Reporting;
 using SparkAnomaly.Scoring;
+using SparkAnomaly.Training;
 
 namespace SparkAnomaly.Cli;
 
@@ -86,7 +87,8 @@ internal static partial class Commands
             };
             o.Validate();
             // Claim the output directory before the long run, so a bad --out fails in a second, not in ten minutes.
-            using var dir = p.GetValue(outDir) is string d ? OutputDirectory.Claim(d, p.GetValue(common.Overwrite)) : null;
+            // --training-parts-only writes no file there, so --overwrite then removes nothing.
+            using var dir = p.GetValue(outDir) is string d ? OutputDirectory.Claim(d, p.GetValue(common.Overwrite), outputs: o.TrainingPartsOnly ? null : BenchmarkOutputs) : null;
             var result = SkabBenchmark.Run(o, ui.Info);
             if (o.TrainingPartsOnly)
             {
@@ -109,13 +111,13 @@ internal static partial class Commands
                     string.Create(CultureInfo.InvariantCulture, $"One model per file, fitted on rows 0–{(o.FinalFit == SkabFinalFit.AllTrainingRows ? SkabBenchmark.TrainRows : SkabBenchmark.TrainRows - o.ValidationRows) - 1}; threshold {o.Threshold} of the out-of-sample scores of rows {SkabBenchmark.TrainRows - o.CrossFitFolds * o.ValidationRows}–{SkabBenchmark.TrainRows - 1}{(o.CrossFitFolds > 1 ? $" ({o.CrossFitFolds} forward folds: each scored by a model fitted on the rows before it)" : "")}; window {o.WindowLength}, {o.Epochs} epochs, {o.Workers} workers, seed {o.Seed}; {result.Seconds:F0} s."),
                     "Rows 0–399 of each file (grey) are training; only the test rows are counted, as in SKAB's leaderboard.",
                 }, board));
-                File.WriteAllText(dir.File("results.json"), JsonSerializer.Serialize(BenchmarkJson(result, board, reportFile), new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+                AtomicFile.WriteAllText(dir.File("results.json"), JsonSerializer.Serialize(BenchmarkJson(result, board, reportFile), new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
                 var csv = new StringBuilder("series_id,tp,fp,fn,tn,f1,far,mar,roc_auc,threshold,validation_error,final_loss,seconds\n");
                 foreach (var f in result.Files)
                 {
                     csv.Append(CultureInfo.InvariantCulture, $"{f.SeriesId},{f.Counts.TP},{f.Counts.FP},{f.Counts.FN},{f.Counts.TN},{f.Counts.F1:F4},{f.Counts.Far:F2},{f.Counts.Mar:F2},{f.RocAuc:F4},{f.Threshold:G6},{f.ValidationError:F4},{f.FinalLoss:F4},{f.Seconds:F2}\n");
                 }
-                File.WriteAllText(dir.File("files.csv"), csv.ToString());
+                AtomicFile.WriteAllText(dir.File("files.csv"), csv.ToString());
             }
             return ui.Result(BenchmarkJson(result, board, reportFile), BenchmarkText(result, board));
         });

@@ -14,7 +14,9 @@ internal static partial class Commands
         {
             TrainingChart.Save(run.Outcome.Rounds, dir.File(TrainingChart.FileName));
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException or IOException or InvalidOperationException)
+        // A write failure reaches here as the SparkAnomalyException AtomicFile makes of it; it stays a warning, as the IOException it was.
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException or IOException or InvalidOperationException
+                                   or SparkAnomalyException { InnerException: IOException or UnauthorizedAccessException })
         {
             ui.Warn($"{TrainingChart.FileName} was not written ({e.GetType().Name}: {e.GetBaseException().Message}); stats.json holds the same numbers.");
         }

@@ -30,6 +30,13 @@ internal static partial class Commands
         cmd.SetAction(p =>
         {
             var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
+            string? html = p.GetValue(reportPath);
+            if (html is not null)
+            {
+                // Before the evaluation, which can take a while on a large scores file: a report that
+                // cannot be written should fail in a second, not after it.
+                CheckReportPath(html, p.GetValue(scoresPath)!, p.GetValue(labelsPath));
+            }
             var data = ScoresReader.Read(p.GetValue(scoresPath)!);
             if (p.GetValue(labelsPath) is string labels)
             {
@@ -43,7 +50,6 @@ internal static partial class Commands
                 data = data with { Series = data.Series.Select(s => s with { IsAnomaly = filter.Apply(s.IsAnomaly) }).ToList() };
             }
             var report = ScoresEvaluation.Evaluate(data);
-            string? html = p.GetValue(reportPath);
             if (html is not null)
             {
                 HtmlReport.Save(html, new ReportContent($"SparkAnomaly evaluation of {Path.GetFileName(data.Source)}", report,
@@ -54,6 +60,55 @@ internal static partial class Commands
             return ui.Result(EvaluationJson(report, data.Source, html), EvaluationTable(report));
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Refuses a --report path that cannot be written, or that names an input (the report would replace
+    /// the scores or labels it was made from). An existing report file is replaced, as before.
+    /// </summary>
+    private static void CheckReportPath(string report, string scores, string? labels)
+    {
+        if (string.IsNullOrWhiteSpace(report))
+        {
+            throw new SparkAnomalyException("--report is empty. Pass the HTML file to write, e.g. --report report.html.");
+        }
+        string full;
+        try
+        {
+            full = Path.GetFullPath(report);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new SparkAnomalyException($"--report '{report}' is not a valid file path ({e.Message.TrimEnd('.')}). Pass the HTML file to write, e.g. --report report.html.", e);
+        }
+        var comparison = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        foreach (var (option, input) in new[] { ("--scores", scores), ("--labels", labels) })
+        {
+            if (!string.IsNullOrWhiteSpace(input) && string.Equals(full, Path.GetFullPath(input), comparison))
+            {
+                throw new SparkAnomalyException($"--report '{report}' is the {option} file: writing the report would replace it. Pass another file name, e.g. --report report.html.");
+            }
+        }
+        if (Directory.Exists(full))
+        {
+            throw new SparkAnomalyException($"--report '{report}' is a directory. Pass a file name, e.g. --report {Path.Combine(report, "report.html")}.");
+        }
+        string directory = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(directory))
+        {
+            throw new SparkAnomalyException($"--report '{report}': directory '{directory}' does not exist. Create it first, or choose another --report path.");
+        }
+        // Create and remove an empty file of the name the write will use: the one reliable test of permission.
+        string probe = Training.AtomicFile.TempNameFor(full);
+        try
+        {
+            new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SparkAnomalyException($"cannot write --report '{report}': {e.Message.Replace($" : '{probe}'", "", StringComparison.Ordinal).Replace($"'{probe}'", $"'{directory}'", StringComparison.Ordinal).TrimEnd('.')}. Choose a writable location for --report.", e);
+        }
     }
 
     /// <summary>Without the input data at hand, the report draws the channels that contributed most to the score.</summary>

@@ -32,7 +32,7 @@ internal static partial class Commands
     {
         public readonly Option<bool> Json = new("--json") { Description = "Print a machine-readable JSON summary on stdout." };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress output; errors only." };
-        public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace the files of an existing output directory." };
+        public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace the files this command writes in an existing output directory: the previous ones are removed before the run starts; other files are kept." };
 
         public void AddTo(Command c)
         {
@@ -246,7 +246,7 @@ internal static partial class Commands
                 return ui.PrintConfig(sources);
             }
             var data = LorenzBearingGenerator.Generate(new LorenzBearingOptions { Seed = config.Seed });
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: DemoOutputs);
             SeriesWriter.WriteCsv(data, dir.File("data.csv"));
             ui.Info($"generated {data.Series.Count} series × {data.Channels} channels ({data.TotalRows:N0} rows) → {dir.File("data.csv")}");
             var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
@@ -281,7 +281,7 @@ internal static partial class Commands
                 Seed = p.GetValue(seed), HealthyRuns = p.GetValue(healthy), FaultyRuns = p.GetValue(faulty),
                 Length = p.GetValue(length), Channels = p.GetValue(channels),
             });
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: GenerateOutputs);
             string file = dir.File("data.csv");
             SeriesWriter.WriteCsv(data, file);
             return ui.Result(new { file, series = data.Series.Count, rows = data.TotalRows, channels = data.ChannelNames },
@@ -318,7 +318,7 @@ internal static partial class Commands
                 ui.Warn(w);
             }
             bool resume = p.GetValue(training.Resume);
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume);
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume, resumable: true, outputs: TrainOutputs);
             var run = TrainAndSave(set, config, dir, ui, new TrainRunOptions { Resume = resume, Faults = faults }, "train");
             return ui.Summary(run, null, dir, null);
         });
@@ -367,7 +367,7 @@ internal static partial class Commands
             {
                 ui.Info("no evaluation: every labelled row is split=train (the threshold was fitted on those rows)");
             }
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite));
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
             string file = dir.File("scores.parquet");
             ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
             long rows = scored.Sum(s => (long)s.Series.Length), flagged = scored.Sum(s => (long)s.IsAnomaly.Count(f => f));
@@ -400,6 +400,16 @@ internal static partial class Commands
 
     /// <summary>A rule name from <see cref="ScoreRuleNames"/> (the option has already refused any other).</summary>
     private static Scoring.ScoreRule ParseScoreRule(string name) => Enum.Parse<Scoring.ScoreRule>(name.Replace("-", ""), ignoreCase: true);
+
+    // The files each command writes into --out. --overwrite removes the previous run's copies when the
+    // directory is claimed, before any work: an interrupted run then leaves no old file a reader could take
+    // for its result (an old model.parquet beside a new checkpoint.bin). Other files are left alone. The
+    // results come first: if one cannot be removed, the claim fails before the checkpoint is touched.
+    private static readonly string[] TrainOutputs = { "model.parquet", "stats.json", Reporting.TrainingChart.FileName, "checkpoint.bin" };
+    private static readonly string[] GenerateOutputs = { "data.csv" };
+    private static readonly string[] ScoreOutputs = { "scores.parquet" };
+    private static readonly string[] DemoOutputs = ScoreOutputs.Concat(TrainOutputs).Concat(GenerateOutputs).ToArray();
+    private static readonly string[] BenchmarkOutputs = { "report.html", "results.json", "files.csv" };
 
     /// <summary>The demo trains a little less than a production default so it finishes in about a minute on two cores.</summary>
     private static TrainingConfig DemoDefaults => new() { Rounds = 60, CheckpointEvery = 0 };

@@ -7,8 +7,11 @@ namespace SparkAnomaly;
 /// overwrites or resumes, and holds a lock file naming the holder so that two runs cannot interleave
 /// their writes. A stale lock (its process gone) is taken over, and the temporary files a killed run
 /// left behind (<c>.name.pid.guid.tmp</c>, see <see cref="Training.AtomicFile"/>) are removed once the
-/// lock is held. A directory this claim created is removed again on dispose if nothing was written
-/// into it, so a refused run leaves no trace.
+/// lock is held; a stale lock and such temporary files alone do not make a directory "not empty".
+/// With overwrite (and not resume) the files of the previous run that this command writes are removed
+/// once the lock is held, before the new run starts, so an interrupted run never leaves an old model
+/// beside a new checkpoint. A directory this claim created is removed again on dispose if nothing was
+/// written into it, so a refused run leaves no trace.
 /// </summary>
 public sealed class OutputDirectory : IDisposable
 {
@@ -31,10 +34,29 @@ public sealed class OutputDirectory : IDisposable
     /// <summary>A file inside the directory.</summary>
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
-    public static OutputDirectory Claim(string path, bool overwrite, bool resume = false)
+    /// <summary>Claims <paramref name="path"/> for one run.</summary>
+    /// <param name="path">The --out directory.</param>
+    /// <param name="overwrite">--overwrite: a non-empty directory is accepted, and the previous run's <paramref name="outputs"/> are removed (unless resuming).</param>
+    /// <param name="resume">--resume: a non-empty directory is accepted and its files kept.</param>
+    /// <param name="resumable">The command has --resume, so the refusal of a non-empty directory may suggest it.</param>
+    /// <param name="outputs">File names this command writes into the directory.</param>
+    public static OutputDirectory Claim(string path, bool overwrite, bool resume = false, bool resumable = false, IReadOnlyCollection<string>? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string full = System.IO.Path.GetFullPath(path);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            // Path.GetFullPath("") throws; an empty --out is usually an unset shell variable.
+            throw new SparkAnomalyException("--out is empty. Pass the output directory, e.g. --out run1.");
+        }
+        string full;
+        try
+        {
+            full = System.IO.Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new SparkAnomalyException($"--out '{path}' is not a valid directory path ({e.Message.TrimEnd('.')}). Pass another directory name.", e);
+        }
         if (System.IO.File.Exists(full))
         {
             throw new SparkAnomalyException($"output '{path}' is a file; --out takes a directory. Pass a new directory name.");
@@ -43,10 +65,16 @@ public sealed class OutputDirectory : IDisposable
         bool created = !Directory.Exists(full);
         if (!created)
         {
-            bool hasContent = Directory.EnumerateFileSystemEntries(full).Any(e => System.IO.Path.GetFileName(e) != LockFileName);
+            // The lock and the temporary files of an interrupted write are ours, not the user's content:
+            // a killed run leaves only those, and the directory looks empty to `ls`. A live holder's lock
+            // is refused below, when it is taken.
+            bool hasContent = Directory.EnumerateFileSystemEntries(full)
+                .Any(e => System.IO.Path.GetFileName(e) != LockFileName && !(System.IO.File.Exists(e) && IsAtomicTempFile(e)));
             if (hasContent && !overwrite && !resume)
             {
-                throw new SparkAnomalyException($"output directory '{path}' already exists and is not empty. Pass --overwrite to replace its files, --resume to continue a run, or choose another --out.");
+                throw new SparkAnomalyException(resumable || resume
+                    ? $"output directory '{path}' already exists and is not empty. Pass --overwrite to replace its files, --resume to continue a run, or choose another --out."
+                    : $"output directory '{path}' already exists and is not empty. Pass --overwrite to replace its files, or choose another --out.");
             }
         }
         try
@@ -58,26 +86,71 @@ public sealed class OutputDirectory : IDisposable
             throw new SparkAnomalyException($"cannot create output directory '{path}': {e.Message} Choose a writable --out.", e);
         }
         var lockStream = AcquireLock(lockPath, path);
-        RemoveStaleTempFiles(full);
-        return new OutputDirectory(full, lockPath, lockStream, created);
+        var claimed = new OutputDirectory(full, lockPath, lockStream, created);
+        try
+        {
+            RemoveStaleTempFiles(full);
+            if (overwrite && !resume && outputs is not null)
+            {
+                claimed.RemovePreviousOutputs(path, outputs);
+            }
+        }
+        catch
+        {
+            claimed.Dispose();
+            throw;
+        }
+        return claimed;
+    }
+
+    /// <summary>
+    /// Deletes the previous run's files of the names this command writes, so that until the new run
+    /// writes them there is no file a reader could take for its result (an old model.parquet beside a
+    /// new checkpoint, say). Directories of those names are left for the write to report.
+    /// </summary>
+    private void RemovePreviousOutputs(string shown, IReadOnlyCollection<string> outputs)
+    {
+        foreach (string name in outputs)
+        {
+            string file = File(name);
+            if (!System.IO.File.Exists(file))
+            {
+                continue;
+            }
+            try
+            {
+                System.IO.File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SparkAnomalyException($"cannot remove the previous run's '{file}' for --overwrite of '{shown}': {e.Message.TrimEnd('.')}. Fix its permissions, or choose another --out.", e);
+            }
+        }
+    }
+
+    /// <summary>The name shape of <see cref="Training.AtomicFile.TempNameFor"/>: "" . name… . pid . guid(32 hex) . tmp.</summary>
+    private static bool IsAtomicTempFile(string file)
+    {
+        string name = System.IO.Path.GetFileName(file);
+        if (!name.StartsWith('.') || !name.EndsWith(".tmp", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var parts = name.Split('.');
+        return parts.Length >= 5 && int.TryParse(parts[^3], out _) && parts[^2].Length == 32;
     }
 
     /// <summary>Deletes temporary files of interrupted atomic writes; only called while holding the lock, so none is in use.</summary>
     private static void RemoveStaleTempFiles(string directory)
     {
-        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp"))
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp").Where(IsAtomicTempFile))
         {
-            var parts = System.IO.Path.GetFileName(file).Split('.');
-            // "" . name… . pid . guid . tmp
-            if (parts.Length >= 5 && int.TryParse(parts[^3], out _) && parts[^2].Length == 32)
+            try
             {
-                try
-                {
-                    System.IO.File.Delete(file);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                }
+                System.IO.File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
             }
         }
     }

@@ -44,14 +44,16 @@ public static class HtmlReport
     /// <summary>Digits shown for ratios; the tests compare at this precision.</summary>
     public const string RatioFormat = "F4";
 
-    /// <summary>Writes the report atomically (a partial file never appears under the final name).</summary>
+    /// <summary>
+    /// Writes the report atomically (a partial file never appears under the final name). Through
+    /// <see cref="Training.AtomicFile"/>: its temporary name is unique, so it cannot clobber a user's
+    /// <c>NAME.tmp</c>, and a write the system refuses is a <see cref="SparkAnomalyException"/> naming the file.
+    /// </summary>
     public static void Save(string path, ReportContent content)
     {
         ArgumentNullException.ThrowIfNull(path);
         string html = Render(content);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, html, new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
+        Training.AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(html));
     }
 
     /// <summary>The report as one HTML string.</summary>

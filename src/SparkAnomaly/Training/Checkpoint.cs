@@ -101,6 +101,11 @@ public static class AtomicFile
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            throw CannotWrite(path, tmp, e);
+        }
         catch
         {
             TryDelete(tmp);
@@ -124,6 +129,11 @@ public static class AtomicFile
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            throw CannotWrite(path, tmp, e);
+        }
         catch
         {
             TryDelete(tmp);
@@ -138,13 +148,28 @@ public static class AtomicFile
         return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
     }
 
+    /// <summary>
+    /// A failed write (disk full, permission denied, a directory in the way) is the environment's
+    /// fault, not a bug: one line naming the file the user asked for — not our temporary name —, the
+    /// operating system's reason, and what to do.
+    /// </summary>
+    private static SparkAnomalyException CannotWrite(string path, string tmp, Exception e)
+    {
+        // .NET appends " : 'PATH'" (or quotes the path) to the OS message; the line names the file once, and the
+        // temporary name means nothing to the user.
+        string full = Path.GetFullPath(path);
+        string reason = e.Message.Replace($" : '{tmp}'", "", StringComparison.Ordinal).Replace($" : '{full}'", "", StringComparison.Ordinal)
+            .Replace($"'{tmp}'", $"'{path}'", StringComparison.Ordinal).Trim().TrimEnd('.');
+        return new SparkAnomalyException($"cannot write '{path}': {reason}. Free some disk space or fix the permissions, or choose another output path.", e);
+    }
+
     private static void TryDelete(string path)
     {
         try
         {
             File.Delete(path);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
     }

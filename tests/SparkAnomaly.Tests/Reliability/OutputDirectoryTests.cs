@@ -167,6 +167,143 @@ public sealed class OutputDirectoryTests
         Assert.Empty(Directory.GetFiles(outDir, ".*"));
     }
 
+    [Theory]
+    [InlineData("generate")]
+    [InlineData("score")]
+    [InlineData("train")]
+    [InlineData("demo")]
+    public void Cli_EmptyOut_ExitOne_OneLine(string command)
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string model = Path.Combine(dir.File("run"), "model.parquet");
+        if (command == "score")
+        {
+            Assert.Equal(0, Cli("train", "--data", data, "--out", dir.File("run"), "--config", ReliabilityFixtures.WriteTinyConfig(dir.Path), "--rounds", "1", "--quiet").Code);
+        }
+        string[] args = command switch
+        {
+            "generate" => new[] { "generate", "--out", "" },
+            "score" => new[] { "score", "--model", model, "--data", data, "--out", "" },
+            "train" => new[] { "train", "--data", data, "--out", "" },
+            _ => new[] { "demo", "--out", "" },
+        };
+        var e = Assert.Throws<SparkAnomalyException>(() => OutputDirectory.Claim("", overwrite: false));
+        Assert.Contains("--out is empty", e.Message);
+
+        var (code, stdout, stderr) = Cli(args);
+
+        Assert.True(code == 1, stderr);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("error: --out is empty", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public void Claim_OnlyAStaleLockAndOurTempFiles_NotContent_Cleaned()
+    {
+        // What Ctrl-C of `generate` leaves: the dead run's lock and its half-written data.csv under a temporary name.
+        using var dir = new TempDir();
+        string outDir = dir.File("g");
+        Directory.CreateDirectory(outDir);
+        string lockFile = Path.Combine(outDir, OutputDirectory.LockFileName);
+        File.WriteAllText(lockFile, $"{DeadPid()} {Environment.MachineName} 2026-01-01T00:00:00Z");
+        string torn = SparkAnomaly.Training.AtomicFile.TempNameFor(Path.Combine(outDir, "data.csv"));
+        File.WriteAllText(torn, "series_id,timestamp,");
+
+        var (code, _, stderr) = Cli("generate", "--out", outDir, "--healthy", "1", "--faulty", "0", "--length", "50", "--channels", "2", "--quiet");
+
+        Assert.True(code == 0, stderr);
+        Assert.False(File.Exists(torn));
+        Assert.False(File.Exists(lockFile));
+        Assert.Equal(new[] { Path.Combine(outDir, "data.csv") }, Directory.GetFileSystemEntries(outDir));
+    }
+
+    [Fact]
+    public void Claim_OurTempFilesOfALiveRun_RefusedAsInUse_NotAsNotEmpty()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        using var held = OutputDirectory.Claim(outDir, overwrite: false);
+        string writing = SparkAnomaly.Training.AtomicFile.TempNameFor(Path.Combine(outDir, "data.csv"));
+        File.WriteAllText(writing, "in progress");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => OutputDirectory.Claim(outDir, overwrite: false));
+
+        Assert.Contains("in use by another run", e.Message);
+        Assert.True(File.Exists(writing), "the live run's temporary file is left alone");
+    }
+
+    [Fact]
+    public void Cli_NotEmpty_HintNamesResumeOnlyWhereTheCommandHasIt()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "mine");
+
+        var generate = Cli("generate", "--out", outDir);
+        var train = Cli("train", "--data", data, "--out", outDir);
+
+        Assert.Equal(1, generate.Code);
+        Assert.Contains("already exists and is not empty. Pass --overwrite", generate.Err);
+        Assert.DoesNotContain("--resume", generate.Err);
+        Assert.Equal(1, train.Code);
+        Assert.Contains("--resume to continue a run", train.Err);
+    }
+
+    [Fact]
+    public void Claim_Overwrite_RemovesThePreviousOutputsOnly_ResumeKeepsThem()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(Path.Combine(outDir, "training.png"));   // a directory of an output's name is left for the write to report
+        foreach (var f in new[] { "model.parquet", "checkpoint.bin", "notes.txt" })
+        {
+            File.WriteAllText(Path.Combine(outDir, f), "old");
+        }
+        var outputs = new[] { "checkpoint.bin", "model.parquet", "stats.json", "training.png" };
+
+        using (OutputDirectory.Claim(outDir, overwrite: true, resume: true, outputs: outputs))
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")), "--resume keeps the run's files");
+        }
+        using (OutputDirectory.Claim(outDir, overwrite: true, outputs: outputs))
+        {
+            Assert.False(File.Exists(Path.Combine(outDir, "model.parquet")));
+            Assert.False(File.Exists(Path.Combine(outDir, "checkpoint.bin")));
+        }
+
+        Assert.Equal("old", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        Assert.True(Directory.Exists(Path.Combine(outDir, "training.png")));
+    }
+
+    [Fact]
+    public void Cli_InterruptedOverwrite_LeavesNoStaleModelBesideTheNewRun()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path, ReliabilityFixtures.TinyConfigJson.Replace("}", ", \"maxTaskRetries\": 1 }"));
+        string outDir = dir.File("out");
+        Assert.Equal(0, Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "1", "--quiet").Code);
+        Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")));
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "mine");
+
+        // The new run dies in its first round (every attempt of worker 0 throws), before any file of its own.
+        var failed = Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "2", "--overwrite", "--inject-fault", "0:0:throw:10");
+
+        Assert.Equal(1, failed.Code);
+        foreach (var f in new[] { "model.parquet", "stats.json", "training.png", "checkpoint.bin" })
+        {
+            Assert.False(File.Exists(Path.Combine(outDir, f)), $"{f} of the previous run is still there");
+        }
+        Assert.DoesNotContain("--resume", failed.Err);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        var score = Cli("score", "--model", Path.Combine(outDir, "model.parquet"), "--data", data, "--out", dir.File("scored"));
+        Assert.Equal(1, score.Code);
+    }
+
     internal static (int Code, string Out, string Err) Cli(params string[] args) => SparkAnomaly.Tests.Cli.CliTests.Run(args);
 
     private static string ReadShared(string path)

@@ -85,6 +85,22 @@ public sealed class HtmlReportTests
     }
 
     [Fact]
+    public void Save_LeavesAUsersTmpFileAlone_AndAnUnwritablePathIsAUserError()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("report.html.tmp"), "mine");
+        Directory.CreateDirectory(dir.File("adir"));
+
+        HtmlReport.Save(dir.File("report.html"), Content().Content);
+        var e = Assert.Throws<SparkAnomalyException>(() => HtmlReport.Save(dir.File("adir"), Content().Content));
+
+        Assert.Equal("mine", File.ReadAllText(dir.File("report.html.tmp")));
+        Assert.Contains($"cannot write '{dir.File("adir")}'", e.Message);
+        Assert.Equal(new[] { dir.File("report.html.tmp") }, Directory.GetFiles(dir.Path, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(dir.Path, ".*"));
+    }
+
+    [Fact]
     public void Curves_Roc_TrapezoidAreaEqualsMetricsRocAuc()
     {
         var rng = new Random(3);

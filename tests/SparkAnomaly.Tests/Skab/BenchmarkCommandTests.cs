@@ -44,6 +44,21 @@ public sealed class BenchmarkCommandTests
     }
 
     [Fact]
+    public void BenchmarkSkab_ResultsFileCannotBeWritten_ExitOneNamingIt_NoTempLeft()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.File("skab");
+        // A directory where results.json goes fails the write even for root (the tests run as root).
+        Directory.CreateDirectory(Path.Combine(outDir, "results.json"));
+
+        var (code, _, stderr) = CliTests.Run("benchmark", "skab", "--data", SkabDirectory, "--quick", "--max-files", "1", "--quiet", "--out", outDir, "--overwrite");
+
+        Assert.True(code == 1, stderr);
+        Assert.StartsWith($"error: cannot write '{Path.Combine(outDir, "results.json")}'", stderr);
+        Assert.Empty(Directory.GetFiles(outDir, "*.tmp"));
+    }
+
+    [Fact]
     public void BenchmarkSkab_MissingData_ExitsOneWithOneLine()
     {
         using var dir = new TempDir();
