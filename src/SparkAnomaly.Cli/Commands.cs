@@ -363,13 +363,13 @@ internal static partial class Commands
             }
             // Evaluated before anything is written: an error here must not leave a scores file behind an exit code of 1.
             var report = ScoredEvaluation.HasRowsToEvaluate(scored) ? ScoredEvaluation.Evaluate(scored) : null;
+            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
+            string file = dir.File("scores.parquet");
+            ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
             if (report is null && set.HasLabels)
             {
                 ui.Info("no evaluation: every labelled row is split=train (the threshold was fitted on those rows)");
             }
-            using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
-            string file = dir.File("scores.parquet");
-            ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
             long rows = scored.Sum(s => (long)s.Series.Length), flagged = scored.Sum(s => (long)s.IsAnomaly.Count(f => f));
             return ui.Result(new
             {
