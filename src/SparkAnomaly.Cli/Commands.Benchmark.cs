@@ -106,6 +106,7 @@ internal static partial class Commands
             if (dir is not null)
             {
                 reportFile = dir.File("report.html");
+                dir.RemovePreviousOutputs();
                 HtmlReport.Save(reportFile, new ReportContent("SparkAnomaly on SKAB (point-wise, test parts)", r, result.Charts, new[]
                 {
                     string.Create(CultureInfo.InvariantCulture, $"One model per file, fitted on rows 0–{(o.FinalFit == SkabFinalFit.AllTrainingRows ? SkabBenchmark.TrainRows : SkabBenchmark.TrainRows - o.ValidationRows) - 1}; threshold {o.Threshold} of the out-of-sample scores of rows {SkabBenchmark.TrainRows - o.CrossFitFolds * o.ValidationRows}–{SkabBenchmark.TrainRows - 1}{(o.CrossFitFolds > 1 ? $" ({o.CrossFitFolds} forward folds: each scored by a model fitted on the rows before it)" : "")}; window {o.WindowLength}, {o.Epochs} epochs, {o.Workers} workers, seed {o.Seed}; {result.Seconds:F0} s."),

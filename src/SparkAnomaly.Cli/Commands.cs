@@ -247,6 +247,7 @@ internal static partial class Commands
             }
             var data = LorenzBearingGenerator.Generate(new LorenzBearingOptions { Seed = config.Seed });
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: DemoOutputs);
+            dir.RemovePreviousOutputs();
             SeriesWriter.WriteCsv(data, dir.File("data.csv"));
             ui.Info($"generated {data.Series.Count} series × {data.Channels} channels ({data.TotalRows:N0} rows) → {dir.File("data.csv")}");
             var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
@@ -283,6 +284,7 @@ internal static partial class Commands
             });
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: GenerateOutputs);
             string file = dir.File("data.csv");
+            dir.RemovePreviousOutputs();
             SeriesWriter.WriteCsv(data, file);
             return ui.Result(new { file, series = data.Series.Count, rows = data.TotalRows, channels = data.ChannelNames },
                 $"wrote {data.Series.Count} series, {data.TotalRows:N0} rows, {data.Channels} channels to {file}");
@@ -365,6 +367,7 @@ internal static partial class Commands
             var report = ScoredEvaluation.HasRowsToEvaluate(scored) ? ScoredEvaluation.Evaluate(scored) : null;
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
             string file = dir.File("scores.parquet");
+            dir.RemovePreviousOutputs();
             ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
             if (report is null && set.HasLabels)
             {
@@ -421,6 +424,8 @@ internal static partial class Commands
         {
             CheckpointPath = dir.File("checkpoint.bin"),
             OnRound = progress,
+            // After everything that can refuse the run (rounds from epochs, calibration rows, no trainable window).
+            BeforeFirstRound = dir.RemovePreviousOutputs,
         }));
         foreach (var s in run.SkippedSeries)
         {

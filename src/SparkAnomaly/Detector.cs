@@ -23,6 +23,9 @@ public sealed record TrainRunOptions
 
     /// <summary>Called with the round number after every checkpoint write.</summary>
     public Action<int>? OnCheckpoint { get; init; }
+
+    /// <summary>Called once, after the run has been set up (data, shards, rounds, resume) and before its first round or checkpoint write: the last point where a refusal leaves the output directory as it was.</summary>
+    public Action? BeforeFirstRound { get; init; }
 }
 
 /// <summary>A finished training run: the model, and how the run went.</summary>
@@ -81,6 +84,7 @@ public static class Detector
                 Resume = options.Resume,
                 OnRound = options.OnRound,
                 OnCheckpoint = options.OnCheckpoint,
+                BeforeFirstRound = options.BeforeFirstRound,
                 DataFingerprint = fingerprint,
             });
             outcome = master.Run(cancellationToken);

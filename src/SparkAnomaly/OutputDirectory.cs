@@ -9,8 +9,9 @@ namespace SparkAnomaly;
 /// left behind (<c>.name.pid.guid.tmp</c>, see <see cref="Training.AtomicFile"/>) are removed once the
 /// lock is held; a stale lock and such temporary files alone do not make a directory "not empty".
 /// With overwrite (and not resume) the files of the previous run that this command writes are removed
-/// once the lock is held, before the new run starts, so an interrupted run never leaves an old model
-/// beside a new checkpoint. A directory this claim created is removed again on dispose if nothing was
+/// by <see cref="RemovePreviousOutputs"/>, which the command calls just before it writes its first file:
+/// an interrupted run never leaves an old model beside a new checkpoint, and a run refused before then
+/// (bad data, options only the run itself can check) leaves the previous run whole. A directory this claim created is removed again on dispose if nothing was
 /// written into it, so a refused run leaves no trace.
 /// </summary>
 public sealed class OutputDirectory : IDisposable
@@ -20,6 +21,7 @@ public sealed class OutputDirectory : IDisposable
     private readonly string _lockPath;
     private readonly bool _created;
     private FileStream? _lock;
+    private IReadOnlyCollection<string>? _previousOutputs;
 
     private OutputDirectory(string path, string lockPath, FileStream lockStream, bool created)
     {
@@ -36,7 +38,7 @@ public sealed class OutputDirectory : IDisposable
 
     /// <summary>Claims <paramref name="path"/> for one run.</summary>
     /// <param name="path">The --out directory.</param>
-    /// <param name="overwrite">--overwrite: a non-empty directory is accepted, and the previous run's <paramref name="outputs"/> are removed (unless resuming).</param>
+    /// <param name="overwrite">--overwrite: a non-empty directory is accepted, and the previous run's <paramref name="outputs"/> are removed by <see cref="RemovePreviousOutputs"/> (unless resuming).</param>
     /// <param name="resume">--resume: a non-empty directory is accepted and its files kept.</param>
     /// <param name="resumable">The command has --resume, so the refusal of a non-empty directory may suggest it.</param>
     /// <param name="outputs">File names this command writes into the directory.</param>
@@ -90,9 +92,9 @@ public sealed class OutputDirectory : IDisposable
         try
         {
             RemoveStaleTempFiles(full);
-            if (overwrite && !resume && outputs is not null)
+            if (overwrite && !resume)
             {
-                claimed.RemovePreviousOutputs(path, outputs);
+                claimed._previousOutputs = outputs;
             }
         }
         catch
@@ -104,13 +106,17 @@ public sealed class OutputDirectory : IDisposable
     }
 
     /// <summary>
-    /// Deletes the previous run's files of the names this command writes, so that until the new run
-    /// writes them there is no file a reader could take for its result (an old model.parquet beside a
-    /// new checkpoint, say). Directories of those names are left for the write to report.
+    /// With --overwrite, deletes the previous run's files of the names this command writes, so that until the
+    /// new run writes them there is no file a reader could take for its result (an old model.parquet beside a
+    /// new checkpoint, say). Call it just before the first write, after everything that may refuse the run:
+    /// removing them at the claim would lose the previous run to a refusal. Once only; a no-op without
+    /// --overwrite or with --resume. Directories of those names are left for the write to report.
     /// </summary>
-    private void RemovePreviousOutputs(string shown, IReadOnlyCollection<string> outputs)
+    public void RemovePreviousOutputs()
     {
-        foreach (string name in outputs)
+        var outputs = _previousOutputs;
+        _previousOutputs = null;
+        foreach (string name in outputs ?? Array.Empty<string>())
         {
             string file = File(name);
             if (!System.IO.File.Exists(file))
@@ -123,12 +129,32 @@ public sealed class OutputDirectory : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new SparkAnomalyException($"cannot remove the previous run's '{file}' for --overwrite of '{shown}': {e.Message.TrimEnd('.')}. Fix its permissions, or choose another --out.", e);
+                throw new SparkAnomalyException($"cannot remove the previous run's '{file}' for --overwrite: {e.Message.TrimEnd('.')}. Fix its permissions, or choose another --out.", e);
             }
         }
     }
 
     /// <summary>The name shape of <see cref="Training.AtomicFile.TempNameFor"/>: "" . name… . pid . guid(32 hex) . tmp.</summary>
+    /// <summary>Whether the process named in an atomic temporary file's name (".name.pid.guid.tmp") still runs: its write may be in flight.</summary>
+    private static bool WriterAlive(string file)
+    {
+        var parts = System.IO.Path.GetFileName(file).Split('.');
+        return int.TryParse(parts[^3], out int pid) && pid != Environment.ProcessId && ProcessRuns(pid);
+    }
+
+    private static bool ProcessRuns(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;   // no such process
+        }
+    }
+
     private static bool IsAtomicTempFile(string file)
     {
         string name = System.IO.Path.GetFileName(file);
@@ -143,7 +169,7 @@ public sealed class OutputDirectory : IDisposable
     /// <summary>Deletes temporary files of interrupted atomic writes; only called while holding the lock, so none is in use.</summary>
     private static void RemoveStaleTempFiles(string directory)
     {
-        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp").Where(IsAtomicTempFile))
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp").Where(IsAtomicTempFile).Where(f => !WriterAlive(f)))
         {
             try
             {
@@ -171,9 +197,8 @@ public sealed class OutputDirectory : IDisposable
             catch (IOException) when (System.IO.File.Exists(lockPath))
             {
                 string holder = ReadHolder(lockPath);
-                if (attempt == 0 && IsStale(holder))
+                if (attempt == 0 && IsStale(holder) && TryRemoveStaleLock(lockPath))
                 {
-                    System.IO.File.Delete(lockPath);
                     continue;
                 }
                 throw new SparkAnomalyException($"output directory '{shown}' is in use by another run (lock held by process {holder}). Wait for it to finish, or remove {lockPath} if that process is gone.");
@@ -184,6 +209,29 @@ public sealed class OutputDirectory : IDisposable
             }
         }
         throw new SparkAnomalyException($"could not lock output directory '{shown}'. Retry, or remove {lockPath}.");
+    }
+
+    /// <summary>
+    /// Removes a lock whose holder looks gone, unless a process still has it open. A live holder keeps its lock
+    /// open (a shared lock on Unix, a sharing mode on Windows), so the exclusive open below fails while it runs; and
+    /// while one taker holds that open, a second taker of the same stale lock fails too, so two runs that both saw the
+    /// lock as stale cannot both take it (the second would otherwise delete the first one's fresh lock, then its files).
+    /// </summary>
+    private static bool TryRemoveStaleLock(string lockPath)
+    {
+        try
+        {
+            using var exclusive = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return true;   // another taker removed it first; creating ours decides between us
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static string ReadHolder(string lockPath)
@@ -206,15 +254,7 @@ public sealed class OutputDirectory : IDisposable
         {
             return false;
         }
-        try
-        {
-            using var p = Process.GetProcessById(pid);
-            return p.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;   // no such process
-        }
+        return !ProcessRuns(pid);
     }
 
     public void Dispose()

@@ -49,6 +49,9 @@ public sealed record MasterOptions
 
     /// <summary>Called after every checkpoint write (tests use it to stop a run at a known point).</summary>
     public Action<int>? OnCheckpoint { get; init; }
+
+    /// <summary>Called once after the start state is settled (fresh or resumed) and before the first round or checkpoint write.</summary>
+    public Action? BeforeFirstRound { get; init; }
 }
 
 /// <summary>The result of <see cref="ParameterAveragingMaster.Run"/>.</summary>
@@ -128,6 +131,7 @@ public sealed class ParameterAveragingMaster
     public TrainingOutcome Run(CancellationToken cancellationToken = default)
     {
         var state = Start(out int resumedFrom);
+        _options.BeforeFirstRound?.Invoke();
         var stats = new List<RoundStats>();
         for (int round = state.CompletedRounds; round < TotalRounds; round++)
         {

@@ -92,6 +92,24 @@ public sealed class OutputDirectoryTests
     }
 
     [Fact]
+    public void Claim_LockThatLooksStaleButIsStillOpen_NotTakenOver()
+    {
+        // Two runs that both read a dead holder's lock race to take it; the winner holds its lock open, as a live
+        // run does. The loser must see that, not the dead pid it read a moment ago.
+        using var dir = new TempDir();
+        string outDir = dir.File("out");
+        Directory.CreateDirectory(outDir);
+        string lockFile = Path.Combine(outDir, OutputDirectory.LockFileName);
+        File.WriteAllText(lockFile, $"{DeadPid()} {Environment.MachineName} 2026-01-01T00:00:00Z");
+        using var heldOpen = new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.Read);
+
+        var e = Assert.Throws<SparkAnomalyException>(() => OutputDirectory.Claim(outDir, overwrite: false));
+
+        Assert.Contains("in use by another run", e.Message);
+        Assert.True(File.Exists(lockFile));
+    }
+
+    [Fact]
     public void Claim_LockOfAnotherHost_NotTakenOver()
     {
         using var dir = new TempDir();
@@ -265,18 +283,40 @@ public sealed class OutputDirectoryTests
         }
         var outputs = new[] { "checkpoint.bin", "model.parquet", "stats.json", "training.png" };
 
-        using (OutputDirectory.Claim(outDir, overwrite: true, resume: true, outputs: outputs))
+        using (var resumed = OutputDirectory.Claim(outDir, overwrite: true, resume: true, outputs: outputs))
         {
+            resumed.RemovePreviousOutputs();
             Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")), "--resume keeps the run's files");
         }
-        using (OutputDirectory.Claim(outDir, overwrite: true, outputs: outputs))
+        using (var claimed = OutputDirectory.Claim(outDir, overwrite: true, outputs: outputs))
         {
+            Assert.True(File.Exists(Path.Combine(outDir, "model.parquet")), "nothing is removed until the run is about to write");
+            claimed.RemovePreviousOutputs();
             Assert.False(File.Exists(Path.Combine(outDir, "model.parquet")));
             Assert.False(File.Exists(Path.Combine(outDir, "checkpoint.bin")));
         }
 
         Assert.Equal("old", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
         Assert.True(Directory.Exists(Path.Combine(outDir, "training.png")));
+    }
+
+    [Fact]
+    public void Cli_OverwriteRefusedBeforeTraining_KeepsThePreviousRun()
+    {
+        using var dir = new TempDir();
+        string data = ReliabilityFixtures.WriteTinyCsv(dir.Path);
+        string config = ReliabilityFixtures.WriteTinyConfig(dir.Path);
+        string outDir = dir.File("out");
+        Assert.Equal(0, Cli("train", "--data", data, "--out", outDir, "--config", config, "--rounds", "1", "--quiet").Code);
+        byte[] model = File.ReadAllBytes(Path.Combine(outDir, "model.parquet"));
+
+        // Refused by the run itself, after the claim: the epochs imply more rounds than the cap.
+        var refused = Cli("train", "--data", data, "--out", outDir, "--config", config, "--epochs", "1000000", "--batch-size", "1", "--overwrite");
+
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("rounds", refused.Err);
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(outDir, "model.parquet")));
+        Assert.True(File.Exists(Path.Combine(outDir, "stats.json")));
     }
 
     [Fact]
