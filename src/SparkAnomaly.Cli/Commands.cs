@@ -364,14 +364,15 @@ internal static partial class Commands
                 ui.Warn($"series {s} is shorter than the model's window of {model.Model.WindowLength} rows and was not scored");
             }
             // Evaluated before anything is written: an error here must not leave a scores file behind an exit code of 1.
-            var report = ScoredEvaluation.HasRowsToEvaluate(scored) ? ScoredEvaluation.Evaluate(scored) : null;
+            string? nothingToEvaluate = ScoredEvaluation.NothingToEvaluate(scored);
+            var report = nothingToEvaluate is null ? ScoredEvaluation.Evaluate(scored) : null;
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
             string file = dir.File("scores.parquet");
             dir.RemovePreviousOutputs();
             ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
-            if (report is null && set.HasLabels)
+            if (nothingToEvaluate is not null && set.HasLabels)
             {
-                ui.Info("no evaluation: every labelled row is split=train (the threshold was fitted on those rows)");
+                ui.Info($"no evaluation: {nothingToEvaluate}");
             }
             long rows = scored.Sum(s => (long)s.Series.Length), flagged = scored.Sum(s => (long)s.IsAnomaly.Count(f => f));
             return ui.Result(new

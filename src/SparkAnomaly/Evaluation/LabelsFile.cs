@@ -66,9 +66,17 @@ public static class LabelsFile
     }
 
     /// <summary>A required labels column: an exact match, else a unique case-insensitive one, as data columns are found.</summary>
-    private static int Column(string path, IReadOnlyList<string> names, string name, string fix) =>
-        ColumnMap.Find(path, names, name) is int i and >= 0 ? i
+    private static int Column(string path, IReadOnlyList<string> names, string name, string fix)
+    {
+        var candidates = names.Where(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (!names.Contains(name, StringComparer.Ordinal) && candidates.Count > 1)
+        {
+            // evaluate has no option naming the labels columns, so "pass the exact name" (the data reader's advice) cannot be followed.
+            throw new SparkAnomalyException($"labels file '{path}' has both {string.Join(" and ", candidates.Select(c => $"'{c}'"))}: rename all but the '{name}' column to use.");
+        }
+        return ColumnMap.Find(path, names, name) is int i and >= 0 ? i
             : throw new SparkAnomalyException($"labels file '{path}' has no '{name}' column (found: {string.Join(", ", names)}). {fix}");
+    }
 
     private static Dictionary<(string, long), sbyte> ReadCsv(string path)
     {

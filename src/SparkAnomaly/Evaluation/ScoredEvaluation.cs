@@ -13,28 +13,29 @@ public static class ScoredEvaluation
     /// </summary>
     public static EvaluationReport Evaluate(IReadOnlyList<ScoredSeries> scored)
     {
-        ArgumentNullException.ThrowIfNull(scored);
-        var series = scored.Where(s => s.Series.Labels is not null)
-            .Select(s => new EvaluationSeries(s.Score, s.IsAnomaly, s.Series.Labels!.Select(l => l == 1).ToArray(), Counted(s.Series))).ToList();
-        if (series.Count == 0)
+        if (NothingToEvaluate(scored) is string why)
         {
-            throw new SparkAnomalyException("no scored series has labels, so there is nothing to evaluate against. Add a 0/1 label column (--label-column).");
+            throw new SparkAnomalyException(why);
         }
-        if (!series.Any(s => s.Labelled!.Contains(true)))
-        {
-            throw new SparkAnomalyException("every labelled row is split=train, and those rows set the threshold, so there is nothing fair to evaluate. Score data with labelled rows outside split=train.");
-        }
-        return Metrics.Evaluate(series);
+        return Metrics.Evaluate(scored.Where(s => s.Series.Labels is not null)
+            .Select(s => new EvaluationSeries(s.Score, s.IsAnomaly, s.Series.Labels!.Select(l => l == 1).ToArray(), Counted(s.Series))).ToList());
     }
 
     /// <summary>
-    /// Whether <see cref="Evaluate"/> has a row to count: a labelled row outside <c>split=train</c>. Data whose labelled
-    /// rows were all trained on has labels but nothing to evaluate, and a report of zeros would read as a result.
+    /// Why <see cref="Evaluate"/> has no row to count (null when it has one): no scored row has a label, or every
+    /// labelled row is <c>split=train</c>. A report of zeros for such data would read as a result.
     /// </summary>
-    public static bool HasRowsToEvaluate(IReadOnlyList<ScoredSeries> scored)
+    public static string? NothingToEvaluate(IReadOnlyList<ScoredSeries> scored)
     {
         ArgumentNullException.ThrowIfNull(scored);
-        return scored.Any(s => s.Series.Labels is not null && Counted(s.Series).Contains(true));
+        var labelled = scored.Where(s => s.Series.Labels is not null && s.Series.Labels.Any(l => l != Series.NoLabel)).ToList();
+        if (labelled.Count == 0)
+        {
+            return "no scored row has a label, so there is nothing to evaluate against. Add a 0/1 label column (--label-column).";
+        }
+        return labelled.Any(s => Counted(s.Series).Contains(true))
+            ? null
+            : "every labelled row is split=train, and those rows set the threshold, so there is nothing fair to evaluate. Score data with labelled rows outside split=train.";
     }
 
     private static bool[] Counted(Series s) => Enumerable.Range(0, s.Length)

@@ -83,6 +83,12 @@ public static class ModelFile
     public static TrainedModel FromParquetBytes(byte[] bytes, string name)
     {
         ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.AsSpan().StartsWith("SAMB"u8))
+        {
+            // Spark train jobs before 2026-12-04 stored the workers' broadcast form under the name model.parquet;
+            // it carries the same model, checksummed, so such a model still scores.
+            return TrainedModel.FromBytes(bytes);
+        }
         return LoadUntrusted(name, () => new MemoryStream(bytes, writable: false), out _);
     }
 

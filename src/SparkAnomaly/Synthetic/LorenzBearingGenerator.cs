@@ -42,11 +42,13 @@ public static class LorenzBearingGenerator
         {
             throw new SparkAnomalyException("generator needs at least one run, a length of 10 or more and at least one channel.");
         }
-        long values = ((long)o.HealthyRuns + o.FaultyRuns) * o.Length * o.Channels;
+        long runs = (long)o.HealthyRuns + o.FaultyRuns;
+        // In double: the product of three ints can pass long's range, and then a wrapped value would pass the check.
+        double values = (double)runs * o.Length * o.Channels;
         if (o.Channels > MaxChannels || values > MaxValues)
         {
             throw new SparkAnomalyException(
-                $"generator asked for {o.HealthyRuns + o.FaultyRuns} runs × {o.Length:N0} steps × {o.Channels} channels = {values:N0} values; it writes at most {MaxChannels} channels and {MaxValues:N0} values (a CSV of tens of GB). Lower --length, --channels, --healthy or --faulty.");
+                $"generator asked for {runs:N0} runs × {o.Length:N0} steps × {o.Channels:N0} channels = {values:G3} values; it writes at most {MaxChannels} channels and {MaxValues:N0} values (a CSV of tens of GB). Lower --length, --channels, --healthy or --faulty.");
         }
         var rng = new Random(unchecked((int)o.Seed));
         // Each sensor sees the state through its own mounting: fixed mixing weights for x, y, z.

@@ -67,6 +67,7 @@ public sealed class CliTests
         { new[] { "train", "--data", "{nonnumeric}", "--out", "{out}", "--rounds", "5", "--epochs", "1" }, "pass one of them" },
         { new[] { "benchmark", "skab", "--data", "{out}", "--window", "500" }, "window is 500" },
         { new[] { "generate", "--out", "{out}", "--channels", "100000" }, "1024 channels" },
+        { new[] { "generate", "--out", "{out}", "--healthy", "2147483647", "--length", "2147483647", "--channels", "4" }, "--length" },
     };
 
     [Theory]

@@ -270,6 +270,18 @@ public sealed class LabelsFileTests
     }
 
     [Fact]
+    public void Read_CsvTwoHeadersDifferingInCaseOnly_RefusedNamingBoth()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("labels.csv"), "series_id,timestamp,Label,LABEL\na,1,0,1\n");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => SparkAnomaly.Evaluation.LabelsFile.Read(dir.File("labels.csv")));
+
+        Assert.Contains("labels file", e.Message);
+        Assert.Contains("'Label' and 'LABEL'", e.Message);
+    }
+
+    [Fact]
     public void Read_CsvHeaderInOtherCase_FindsColumnsLikeTheDataReader()
     {
         using var dir = new TempDir();

@@ -39,6 +39,28 @@ public sealed class JsonOutputTests
     }
 
     [Fact]
+    public void Score_LabelColumnEmpty_SaysNoRowHasALabel()
+    {
+        string unlabelled = _run.Scratch("unlabelled.csv");
+        File.WriteAllLines(unlabelled, File.ReadLines(_run.DataCsv).Select((line, i) =>
+        {
+            if (i == 0)
+            {
+                return line;
+            }
+            var cells = line.Split(',');
+            cells[^2] = "";   // label
+            return string.Join(',', cells);
+        }));
+
+        var (code, stdout, stderr) = Cli.CliTests.Run("score", "--model", _run.ModelFile, "--data", unlabelled, "--out", _run.Scratch("scored-unlabelled"), "--json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(stdout).RootElement.GetProperty("evaluation").ValueKind);
+        Assert.Contains("no evaluation: no scored row has a label", stderr);
+    }
+
+    [Fact]
     public void Train_Json_ParsesBackToTheRun()
     {
         var t = _run.TrainJson;
