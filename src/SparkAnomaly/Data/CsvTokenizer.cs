@@ -30,6 +30,20 @@ internal sealed class CsvTokenizer
         {
             throw new SparkAnomalyException($"'{path}' is UTF-16 encoded. Save it as UTF-8 (with or without BOM) and read it again.");
         }
+        if (_end >= 2 && _buf[0] == 0x1F && _buf[1] == 0x8B)
+        {
+            throw new SparkAnomalyException($"'{path}' is gzip-compressed. Decompress it first (gunzip), or convert it to Parquet, and read it again.");
+        }
+        if (_end >= 4 && _buf[0] == (byte)'P' && _buf[1] == (byte)'K' && _buf[2] == 3 && _buf[3] == 4)
+        {
+            throw new SparkAnomalyException($"'{path}' is a zip archive. Extract the CSV file from it and read that.");
+        }
+        var head = _buf.AsSpan(0, _end);
+        if (head.IndexOf((byte)'\r') >= 0 && head.IndexOf((byte)'\n') < 0)
+        {
+            // Otherwise the whole file is one header line, and the message would say it has no data rows.
+            throw new SparkAnomalyException($"'{path}' ends its lines with a carriage return alone (old Mac format). Convert the line ends to LF, e.g. tr '\\r' '\\n' < old.csv > new.csv.");
+        }
         if (_end >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF)
         {
             _pos = 3;

@@ -467,6 +467,34 @@ public sealed class DataReaderValidationTests : IDisposable
         ContainsAll(msg, "utf16.csv", "UTF-16", "UTF-8");
     }
 
+    [Fact]
+    public void Read_GzipOrZipNamedCsv_SaysDecompressFirst()
+    {
+        byte[] text = System.Text.Encoding.UTF8.GetBytes("series_id,timestamp,x\nA,1,1\nA,2,2\n");
+        using var packed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(text);
+        }
+        ContainsAll(Fails(_dir.Bytes("packed.csv", packed.ToArray())), "packed.csv", "gzip", "Decompress");
+
+        using var zipped = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(zipped, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var entry = zip.CreateEntry("data.csv").Open();
+            entry.Write(text);
+        }
+        ContainsAll(Fails(_dir.Bytes("zipped.csv", zipped.ToArray())), "zipped.csv", "zip archive");
+    }
+
+    [Fact]
+    public void Read_CarriageReturnOnlyLineEnds_SaysConvert()
+    {
+        var p = _dir.File("mac.csv", "series_id,timestamp,x\rA,1,1\rA,2,2\r");
+
+        ContainsAll(Fails(p), "mac.csv", "carriage return", "LF");
+    }
+
     [Theory]
     [InlineData(new string[0], "empty")]
     [InlineData(new[] { "x", "x" }, "listed twice")]
