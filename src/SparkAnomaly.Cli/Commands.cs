@@ -315,7 +315,7 @@ internal static partial class Commands
             }
             var faults = training.Faults(p);
             var set = DataReader.Read(p.GetValue(dataPath)!, data.Read(p), out var warnings);
-            foreach (var w in warnings)
+            foreach (var w in warnings.Concat(Normaliser.ScaleWarnings(set)))
             {
                 ui.Warn(w);
             }

@@ -117,6 +117,78 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
         }
     }
 
+    /// <summary>Share of a channel's training variance above which one value is reported as setting its scale alone.</summary>
+    public const double DominantShare = 0.5;
+
+    /// <summary>
+    /// One warning per channel where a single trainable value holds at least <see cref="DominantShare"/> of the
+    /// channel's sum of squared deviations (only with 100 or more trainable rows, where that takes a value far
+    /// outside the rest): the scale is then set by that value, every other value normalises to about 0, and the
+    /// model learns nothing from the channel. Such a value is usually a sensor glitch or a unit error, which the
+    /// reader cannot tell from data, so this warns rather than refuses.
+    /// </summary>
+    public static IReadOnlyList<string> ScaleWarnings(SeriesSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int f = data.Channels;
+        long count = 0;
+        var sum = new double[f];
+        foreach (var s in data.Series)
+        {
+            for (int r = 0; r < s.Length; r++)
+            {
+                if (s.IsTrainable(r))
+                {
+                    count++;
+                    var row = s.Rows(r, 1);
+                    for (int c = 0; c < f; c++)
+                    {
+                        sum[c] += row[c];
+                    }
+                }
+            }
+        }
+        if (count < 100)
+        {
+            return Array.Empty<string>();
+        }
+        var mean = sum.Select(v => v / count).ToArray();
+        var total = new double[f];
+        var largest = new double[f];
+        var where = new (string Series, long Timestamp, float Value)[f];
+        foreach (var s in data.Series)
+        {
+            for (int r = 0; r < s.Length; r++)
+            {
+                if (!s.IsTrainable(r))
+                {
+                    continue;
+                }
+                var row = s.Rows(r, 1);
+                for (int c = 0; c < f; c++)
+                {
+                    double d = (row[c] - mean[c]) * (row[c] - mean[c]);
+                    total[c] += d;
+                    if (d > largest[c])
+                    {
+                        largest[c] = d;
+                        where[c] = (s.Id, s.Timestamps[r], row[c]);
+                    }
+                }
+            }
+        }
+        var warnings = new List<string>();
+        for (int c = 0; c < f; c++)
+        {
+            if (total[c] > 0 && largest[c] >= DominantShare * total[c])
+            {
+                warnings.Add(FormattableString.Invariant(
+                    $"channel {data.ChannelNames[c]}: one training value ({where[c].Value:G6} in series {where[c].Series} at timestamp {where[c].Timestamp}) holds {largest[c] / total[c]:P0} of the channel's variance, so it sets the channel's scale and the model learns almost nothing from its other values. If it is a glitch, fix or drop that row (or mark it split=test)."));
+            }
+        }
+        return warnings;
+    }
+
     /// <summary>A new set with normalised copies of the values; the input is left untouched.</summary>
     public SeriesSet Apply(SeriesSet data)
     {

@@ -26,4 +26,20 @@ public sealed class AbsurdValueTests
         // Far above every normal step (those whose windows cannot reach the reading).
         Assert.True(scored.Score[Row] > 1e6 * scored.Score.Take(Row - model.Model.WindowLength).Max());
     }
+
+    [Fact]
+    public void AHugeTrainingValue_IsReportedAsSettingTheChannelScale()
+    {
+        var data = TrainingFixtures.SmallData();
+        Assert.Empty(SparkAnomaly.Data.Normaliser.ScaleWarnings(data));
+        var series = data.Series[0];
+        const int Row = 40, Channel = 2;
+        series.Values[Row * series.Channels + Channel] = 1e29f;
+
+        var warning = Assert.Single(SparkAnomaly.Data.Normaliser.ScaleWarnings(data));
+
+        Assert.Contains($"channel {data.ChannelNames[Channel]}", warning);
+        Assert.Contains($"series {series.Id} at timestamp {series.Timestamps[Row]}", warning);
+        Assert.Contains("1E+29", warning);
+    }
 }
