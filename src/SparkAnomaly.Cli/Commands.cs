@@ -163,7 +163,7 @@ internal static partial class Commands
             }
         }
 
-        public (TrainingConfig Config, List<(string Field, string Value, string Source)> Sources) Resolve(ParseResult p, TrainingConfig defaults)
+        public (TrainingConfig Config, List<(string Field, string Value, string Source, string? Unused)> Sources) Resolve(ParseResult p, TrainingConfig defaults)
         {
             var config = defaults;
             string? file = p.GetValue(Config);
@@ -215,8 +215,8 @@ internal static partial class Commands
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;
             var sources = json.EnumerateObject().Select(prop => (prop.Name, prop.Value.GetRawText(),
-                (fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default")
-                + (prop.Name == "rounds" && config.Epochs is not null ? "; unused: epochs is set" : ""))).ToList();
+                fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default",
+                prop.Name == "rounds" && config.Epochs is not null ? "epochs is set" : (string?)null)).ToList();
             return (config, sources);
         }
 

@@ -93,17 +93,17 @@ internal sealed class Reporter
         return Cli.Ok;
     }
 
-    public int PrintConfig(IReadOnlyList<(string Field, string Value, string Source)> sources)
+    public int PrintConfig(IReadOnlyList<(string Field, string Value, string Source, string? Unused)> sources)
     {
         if (_json)
         {
-            _out.WriteLine(JsonSerializer.Serialize(sources.ToDictionary(s => s.Field, s => new { value = JsonDocument.Parse(s.Value).RootElement, source = s.Source }), s_json));
+            _out.WriteLine(JsonSerializer.Serialize(sources.ToDictionary(s => s.Field, s => new { value = JsonDocument.Parse(s.Value).RootElement, source = s.Source, unused = s.Unused }), s_json));
             return Cli.Ok;
         }
         int width = sources.Max(s => s.Field.Length);
-        foreach (var (field, value, source) in sources)
+        foreach (var (field, value, source, unused) in sources)
         {
-            _out.WriteLine($"{field.PadRight(width)}  {value,-20}  ({source})");
+            _out.WriteLine($"{field.PadRight(width)}  {value,-20}  ({source}{(unused is null ? "" : $"; unused: {unused}")})");
         }
         return Cli.Ok;
     }

@@ -123,7 +123,9 @@ public sealed class CliTests
 
         // epochs decides the length of training when set, so rounds must not read as in force.
         var withEpochs = JsonDocument.Parse(Run("train", "--data", "x.csv", "--out", "o", "--config", dir.File("c.json"), "--epochs", "2", "--print-config", "--json").Out).RootElement;
-        Assert.Equal($"{dir.File("c.json")}; unused: epochs is set", withEpochs.GetProperty("rounds").GetProperty("source").GetString());
+        Assert.Equal(dir.File("c.json"), withEpochs.GetProperty("rounds").GetProperty("source").GetString());
+        Assert.Equal("epochs is set", withEpochs.GetProperty("rounds").GetProperty("unused").GetString());
+        Assert.Equal(JsonValueKind.Null, withEpochs.GetProperty("epochs").GetProperty("unused").ValueKind);
     }
 
     [Theory]
