@@ -202,7 +202,8 @@ public static class ScoresReader
 
     private static async Task<string?> FirstText(ParquetRowGroupReader rg, DataField? f)
     {
-        if (f is null || f.ClrType != typeof(string) || rg.RowCount == 0)
+        // Parquet.Net gives a text column's type as string or ReadOnlyMemory<char> depending on the writer.
+        if (f is null || (f.ClrType != typeof(string) && f.ClrType != typeof(ReadOnlyMemory<char>)) || rg.RowCount == 0)
         {
             return null;
         }
