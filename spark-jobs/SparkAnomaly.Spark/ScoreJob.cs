@@ -10,7 +10,8 @@ namespace SparkAnomaly.Spark;
 /// <summary>
 /// <c>score</c>: Spark applies the model's normaliser to the channels; the model bytes are broadcast once;
 /// one grouped-map task per series calls <see cref="ScoringWorker.Score"/> and returns one row per scored
-/// step; the scores are written with DataFrameWriter as Parquet partitioned by series.
+/// step; the scores are written with DataFrameWriter as Parquet partitioned by series, with the local scores
+/// file's columns (<see cref="ScoresFile"/>) except label and split.
 /// </summary>
 public static class ScoreJob
 {
@@ -41,6 +42,17 @@ public static class ScoreJob
             {
                 scores = scores.WithColumn("timestamp", Expr("timestamp_micros(`timestamp`)"));
             }
+            // The columns of the local scores file, so that 'sparkanomaly evaluate' and 'inspect' read the directory
+            // as they read that file: one contrib_<channel> per channel instead of the array (which the train job's
+            // threshold pass still uses), and the model's id and threshold rule on every row. No label or split: the
+            // score input is not carried through the grouped map.
+            scores = scores.Select(new[]
+                {
+                    Col("series_id"), Col("timestamp"), Col("score"), Col("threshold"), Col("is_anomaly"),
+                    Lit(model.Threshold.Method).Alias("threshold_method"), Lit(model.ModelId).Alias("model_id"),
+                }
+                .Concat(channels.Select((name, c) => Col("contributions").GetItem(c).Alias(ScoresFile.ContributionColumn(name))))
+                .ToArray());
             string target = args.Out!.TrimEnd('/') + "/scores.parquet";
             scores.Write()
                 .Mode(args.Overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)

@@ -12,7 +12,7 @@ internal static partial class Commands
     private static Command Evaluate(TextWriter stdout, TextWriter stderr)
     {
         var common = new CommonOptions();
-        var scoresPath = new Option<string>("--scores") { Description = "scores.parquet written by 'sparkanomaly score' (or demo/benchmark).", Required = true };
+        var scoresPath = new Option<string>("--scores") { Description = "scores.parquet written by 'sparkanomaly score' (or demo/benchmark), or the scores.parquet directory of a Spark score job.", Required = true };
         var labelsPath = new Option<string?>("--labels") { Description = "CSV or Parquet with series_id,timestamp,label; joined on (series_id, timestamp) and replaces the file's labels." };
         var minDuration = new Option<int?>("--min-duration") { Description = "Alarm post-processing before evaluation: drop alarm runs shorter than this many steps (default 1: keep all)." };
         var mergeGap = new Option<int?>("--merge-gap") { Description = "Alarm post-processing before evaluation: merge alarm runs separated by at most this many steps (default 0)." };

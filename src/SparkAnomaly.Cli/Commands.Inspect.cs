@@ -13,7 +13,7 @@ internal static partial class Commands
 {
     private static Command Inspect(TextWriter stdout, TextWriter stderr)
     {
-        var file = new Argument<string?>("FILE") { Description = "A model.parquet or scores.parquet written by sparkanomaly (the kind is read from the file).", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Argument<string?>("FILE") { Description = "A model.parquet or scores.parquet written by sparkanomaly (the kind is read from the file), or the scores.parquet directory of a Spark score job.", Arity = ArgumentArity.ZeroOrOne };
         var dataPath = new Option<string?>("--data", "-d") { Description = "Instead of FILE: print how this data would be split across --workers (CSV, Parquet or a Spark-style directory)." };
         var workers = new Option<int?>("--workers", "-w") { Description = "With --data: workers to plan for (default 2)." };
         var window = new Option<int?>("--window") { Description = "With --data: window length T in time steps (default 64)." };

@@ -103,14 +103,12 @@ public static class DataReader
 
     private static void ReadDirectory(ReadContext ctx, string dir)
     {
-        var files = new List<(string Path, List<KeyValuePair<string, string>> Partitions)>();
-        Collect(dir, new List<KeyValuePair<string, string>>(), files);
+        var files = PartitionedDirectory.Files(dir, IsDataFileName);
         if (files.Count == 0)
         {
             throw new SparkAnomalyException(
                 $"Directory '{dir}' has no data files (*.parquet, *.csv, *.tsv, part-*.txt; names starting with _ or . are ignored). Point --data at a Spark output directory or a data file.");
         }
-        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         long rows = 0;
         foreach (var (path, partitions) in files)
         {
@@ -122,51 +120,12 @@ public static class DataReader
         }
     }
 
-    private static void Collect(string dir, List<KeyValuePair<string, string>> partitions, List<(string, List<KeyValuePair<string, string>>)> files)
+    private static bool IsDataFileName(string name)
     {
-        IEnumerable<string> entries;
-        try
-        {
-            entries = Directory.EnumerateFileSystemEntries(dir).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SparkAnomalyException($"Directory '{dir}' could not be listed: {e.Message}. Check its permissions.", e);
-        }
-        foreach (var entry in entries)
-        {
-            string name = Path.GetFileName(entry);
-            if (name.StartsWith('_') || name.StartsWith('.'))
-            {
-                continue;
-            }
-            if (Directory.Exists(entry))
-            {
-                var sub = partitions;
-                int eq = name.IndexOf('=');
-                if (eq > 0)
-                {
-                    string key = Uri.UnescapeDataString(name[..eq]);
-                    string value = Uri.UnescapeDataString(name[(eq + 1)..]);
-                    if (value == "__HIVE_DEFAULT_PARTITION__")
-                    {
-                        value = "";
-                    }
-                    sub = new List<KeyValuePair<string, string>>(partitions) { new(key, value) };
-                }
-                Collect(entry, sub, files);
-            }
-            else
-            {
-                string ext = Path.GetExtension(name).ToLowerInvariant();
-                // .txt only as a part file, so that a README.txt next to the data is not parsed.
-                bool csv = ext is ".csv" or ".tsv" || (ext == ".txt" && name.StartsWith("part-", StringComparison.Ordinal));
-                if (ext == ".parquet" || csv)
-                {
-                    files.Add((entry, partitions));
-                }
-            }
-        }
+        string ext = Path.GetExtension(name).ToLowerInvariant();
+        // .txt only as a part file, so that a README.txt next to the data is not parsed.
+        bool csv = ext is ".csv" or ".tsv" || (ext == ".txt" && name.StartsWith("part-", StringComparison.Ordinal));
+        return ext == ".parquet" || csv;
     }
 
     private static SeriesSet Finish(ReadContext ctx)

@@ -55,8 +55,36 @@ public sealed record ScoresSummary(
     bool HasLabels,
     IReadOnlyList<SeriesScoreSummary> Series)
 {
-    /// <summary>Reads and summarises <paramref name="path"/>; throws <see cref="SparkAnomalyException"/> if it is not a scores file.</summary>
-    public static ScoresSummary Read(string path) => ScoresReader.ReadUntrusted(path, ReadAsync);
+    /// <summary>
+    /// Reads and summarises <paramref name="path"/>, a scores file or a Spark score job's output directory; throws
+    /// <see cref="SparkAnomalyException"/> if it is neither.
+    /// </summary>
+    public static ScoresSummary Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Directory.Exists(path) ? FromData(ScoresReader.Read(path)) : ScoresReader.ReadUntrusted(path, ReadAsync);
+    }
+
+    /// <summary>
+    /// A directory is summarised from what <see cref="ScoresReader"/> reads (the whole of it in memory): its rules
+    /// for part files, partition folders and row order are then the ones evaluate applies, not a second copy.
+    /// </summary>
+    private static ScoresSummary FromData(ScoresData data)
+    {
+        var series = data.Series.Select(s =>
+        {
+            var a = new Acc();
+            for (int i = 0; i < s.Length; i++)
+            {
+                // Microseconds to the ticks since the epoch that the file path accumulates.
+                long t = data.DateTimeTimestamps ? s.Timestamps[i] * 10 : s.Timestamps[i];
+                Add(a, t, s.IsAnomaly[i], s.Score[i], s.Labels[i] == Data.Series.NoLabel ? null : s.Labels[i]);
+            }
+            return Summarise(s.Id, a, data.DateTimeTimestamps);
+        }).ToList();
+        double threshold = data.Series.Count > 0 && data.Series[0].Length > 0 ? data.Series[0].Threshold[0] : double.NaN;
+        return new ScoresSummary(data.Source, data.ModelId, threshold, data.ThresholdMethod, series.Sum(s => s.Rows), series.Sum(s => s.Flagged), data.HasLabels, series);
+    }
 
 
     private sealed class Acc
@@ -133,54 +161,59 @@ public sealed record ScoresSummary(
                     acc[sid] = a = new Acc();
                     order.Add(sid);
                 }
-                a.Rows++;
-                long? t = times[i];
-                bool flagged = flags[i] == true;
-                if (flagged)
-                {
-                    a.Flagged++;
-                    if (t is long ft && (a.FirstAlarm is null || ft < a.FirstAlarm))
-                    {
-                        a.FirstAlarm = ft;
-                    }
-                }
-                if (scores[i] is double s && s > a.MaxScore)
-                {
-                    a.MaxScore = s;
-                    a.MaxScoreAt = t;
-                }
-                if (labels?[i] is long label)
-                {
-                    hasLabels = true;
-                    a.LabelledRows++;
-                    if (label == 1)
-                    {
-                        a.LabelledAnomalies++;
-                        if (flagged)
-                        {
-                            a.FlaggedAndLabelled++;
-                        }
-                        if (t is long lt && (a.FirstLabelled is null || lt < a.FirstLabelled))
-                        {
-                            a.FirstLabelled = lt;
-                        }
-                    }
-                }
+                hasLabels |= labels?[i] is not null;
+                Add(a, times[i], flags[i] == true, scores[i], labels?[i]);
             }
             offset += n;
         }
 
+        var series = order.Select(sid => Summarise(sid, acc[sid], dateTime)).ToList();
+        return new ScoresSummary(path, modelId, threshold, method, series.Sum(s => s.Rows), series.Sum(s => s.Flagged), hasLabels, series);
+    }
+
+    /// <summary>Adds one row to a series' accumulator; <paramref name="t"/> is an integer timestamp or ticks since the epoch.</summary>
+    private static void Add(Acc a, long? t, bool flagged, double? score, long? label)
+    {
+        a.Rows++;
+        if (flagged)
+        {
+            a.Flagged++;
+            if (t is long ft && (a.FirstAlarm is null || ft < a.FirstAlarm))
+            {
+                a.FirstAlarm = ft;
+            }
+        }
+        if (score is double s && s > a.MaxScore)
+        {
+            a.MaxScore = s;
+            a.MaxScoreAt = t;
+        }
+        if (label is long l)
+        {
+            a.LabelledRows++;
+            if (l == 1)
+            {
+                a.LabelledAnomalies++;
+                if (flagged)
+                {
+                    a.FlaggedAndLabelled++;
+                }
+                if (t is long lt && (a.FirstLabelled is null || lt < a.FirstLabelled))
+                {
+                    a.FirstLabelled = lt;
+                }
+            }
+        }
+    }
+
+    private static SeriesScoreSummary Summarise(string sid, Acc a, bool dateTime)
+    {
         string? Time(long? t) => t is not long v ? null
             : dateTime ? DateTime.UnixEpoch.AddTicks(v).ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture)
             : v.ToString(CultureInfo.InvariantCulture);
-        var series = order.Select(sid =>
-        {
-            var a = acc[sid];
-            bool labelled = a.LabelledRows > 0;
-            return new SeriesScoreSummary(sid, a.Rows, a.Flagged, Time(a.FirstAlarm), a.Rows > 0 && double.IsFinite(a.MaxScore) ? a.MaxScore : double.NaN, Time(a.MaxScoreAt),
-                labelled ? a.LabelledRows : null, labelled ? a.LabelledAnomalies : null, labelled ? Time(a.FirstLabelled) : null, labelled ? a.FlaggedAndLabelled : null);
-        }).ToList();
-        return new ScoresSummary(path, modelId, threshold, method, series.Sum(s => s.Rows), series.Sum(s => s.Flagged), hasLabels, series);
+        bool labelled = a.LabelledRows > 0;
+        return new SeriesScoreSummary(sid, a.Rows, a.Flagged, Time(a.FirstAlarm), a.Rows > 0 && double.IsFinite(a.MaxScore) ? a.MaxScore : double.NaN, Time(a.MaxScoreAt),
+            labelled ? a.LabelledRows : null, labelled ? a.LabelledAnomalies : null, labelled ? Time(a.FirstLabelled) : null, labelled ? a.FlaggedAndLabelled : null);
     }
 
     private static async Task<T?[]> Nullable<T>(ParquetRowGroupReader rg, DataField f, int n)

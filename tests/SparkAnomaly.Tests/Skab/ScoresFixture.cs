@@ -12,8 +12,8 @@ internal static class ScoresFixture
 {
     public const double Threshold = 0.5;
 
-    /// <summary>Three series: two with labels and a train/test split, one without labels.</summary>
-    public static (SeriesSet Set, IReadOnlyList<ScoredSeries> Scored) Build(long seed = 7)
+    /// <summary>Three series: two with labels and a train/test split, one without labels; ids s0, s1, s2 unless <paramref name="ids"/> names them.</summary>
+    public static (SeriesSet Set, IReadOnlyList<ScoredSeries> Scored) Build(long seed = 7, IReadOnlyList<string>? ids = null)
     {
         var rng = new Random((int)seed);
         var series = new List<Series>();
@@ -25,7 +25,7 @@ internal static class ScoresFixture
             var values = Enumerable.Range(0, n * 2).Select(_ => (float)rng.NextDouble()).ToArray();
             sbyte[]? labels = k == 2 ? null : Enumerable.Range(0, n).Select(i => (sbyte)(i >= 60 + 10 * k && i < 90 + 5 * k ? 1 : 0)).ToArray();
             var splits = Enumerable.Range(0, n).Select(i => i < 40 ? RowSplit.Train : RowSplit.Test).ToArray();
-            var s = new Series($"s{k}", ts, values, 2, labels, splits);
+            var s = new Series(ids?[k] ?? $"s{k}", ts, values, 2, labels, splits);
             var score = Enumerable.Range(0, n).Select(i => rng.NextDouble() * 0.6 + (labels is not null && labels[i] == 1 ? 0.3 : 0)).ToArray();
             var contrib = score.SelectMany(v => new[] { v * 0.25, v * 0.75 }).ToArray();
             series.Add(s);
@@ -45,9 +45,9 @@ internal static class ScoresFixture
             TrainingWindows = 1, FinalLoss = 0, CreatedUtc = "2026-01-01T00:00:00Z", ConfigJson = "{}",
         });
 
-    public static string Write(string path)
+    public static string Write(string path, IReadOnlyList<string>? ids = null)
     {
-        var (set, scored) = Build();
+        var (set, scored) = Build(ids: ids);
         ScoresFile.Save(path, Model(), scored, set.ChannelNames, set.TimestampKind);
         return path;
     }
