@@ -451,7 +451,7 @@ public static class ScoresReader
     }
 
     /// <summary>Reads a column as nullable values whether or not the schema declares it nullable.</summary>
-    private static async Task<T?[]> Values<T>(ParquetRowGroupReader rg, DataField f, int n)
+    internal static async Task<T?[]> Values<T>(ParquetRowGroupReader rg, DataField f, int n)
         where T : struct
     {
         if (f.IsNullable)

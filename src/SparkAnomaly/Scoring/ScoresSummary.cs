@@ -140,7 +140,7 @@ public sealed record ScoresSummary(
             long?[] times = timeField is null ? Enumerable.Range(0, n).Select(i => (long?)(offset + i)).ToArray() : await Times(rg, timeField, n).ConfigureAwait(false);
             double?[]? thresholds = flagField is null && thresholdField is not null ? await Doubles(rg, thresholdField, n).ConfigureAwait(false) : null;
             bool?[] flags = flagField is not null
-                ? await Nullable<bool>(rg, flagField, n).ConfigureAwait(false)
+                ? await ScoresReader.Values<bool>(rg, flagField, n).ConfigureAwait(false)
                 : Enumerable.Range(0, n).Select(i => (bool?)(scores[i] > (thresholds?[i] ?? threshold))).ToArray();
             long?[]? labels = labelField is null ? null : await Integers(rg, labelField, n).ConfigureAwait(false);
             if (modelId is null && fields.TryGetValue("model_id", out var modelField) && n > 0)
@@ -216,35 +216,21 @@ public sealed record ScoresSummary(
             labelled ? a.LabelledRows : null, labelled ? a.LabelledAnomalies : null, labelled ? Time(a.FirstLabelled) : null, labelled ? a.FlaggedAndLabelled : null);
     }
 
-    private static async Task<T?[]> Nullable<T>(ParquetRowGroupReader rg, DataField f, int n)
-        where T : struct
-    {
-        if (f.IsNullable)
-        {
-            var b = new T?[n];
-            await rg.ReadAsync<T>(f, b.AsMemory(), null, default).ConfigureAwait(false);
-            return b;
-        }
-        var a = new T[n];
-        await rg.ReadAsync<T>(f, a.AsMemory(), null, default).ConfigureAwait(false);
-        return Array.ConvertAll(a, v => (T?)v);
-    }
-
     private static async Task<double?[]> Doubles(ParquetRowGroupReader rg, DataField f, int n) =>
-        f.ClrType == typeof(double) ? await Nullable<double>(rg, f, n).ConfigureAwait(false)
-        : f.ClrType == typeof(float) ? Array.ConvertAll(await Nullable<float>(rg, f, n).ConfigureAwait(false), v => (double?)v)
+        f.ClrType == typeof(double) ? await ScoresReader.Values<double>(rg, f, n).ConfigureAwait(false)
+        : f.ClrType == typeof(float) ? Array.ConvertAll(await ScoresReader.Values<float>(rg, f, n).ConfigureAwait(false), v => (double?)v)
         : throw new SparkAnomalyException($"column '{f.Name}' has type {f.ClrType.Name}; a scores file stores it as double.");
 
     private static async Task<long?[]> Integers(ParquetRowGroupReader rg, DataField f, int n) =>
-        f.ClrType == typeof(int) ? Array.ConvertAll(await Nullable<int>(rg, f, n).ConfigureAwait(false), v => (long?)v)
-        : f.ClrType == typeof(long) ? await Nullable<long>(rg, f, n).ConfigureAwait(false)
-        : f.ClrType == typeof(short) ? Array.ConvertAll(await Nullable<short>(rg, f, n).ConfigureAwait(false), v => (long?)v)
-        : f.ClrType == typeof(bool) ? Array.ConvertAll(await Nullable<bool>(rg, f, n).ConfigureAwait(false), v => v is bool b ? (long?)(b ? 1 : 0) : null)
+        f.ClrType == typeof(int) ? Array.ConvertAll(await ScoresReader.Values<int>(rg, f, n).ConfigureAwait(false), v => (long?)v)
+        : f.ClrType == typeof(long) ? await ScoresReader.Values<long>(rg, f, n).ConfigureAwait(false)
+        : f.ClrType == typeof(short) ? Array.ConvertAll(await ScoresReader.Values<short>(rg, f, n).ConfigureAwait(false), v => (long?)v)
+        : f.ClrType == typeof(bool) ? Array.ConvertAll(await ScoresReader.Values<bool>(rg, f, n).ConfigureAwait(false), v => v is bool b ? (long?)(b ? 1 : 0) : null)
         : throw new SparkAnomalyException($"column '{f.Name}' has type {f.ClrType.Name}; a scores file stores it as an integer.");
 
     /// <summary>Integer timestamps as they are; date-times as ticks since the Unix epoch (UTC).</summary>
     private static async Task<long?[]> Times(ParquetRowGroupReader rg, DataField f, int n) =>
-        f.ClrType == typeof(DateTime) ? Array.ConvertAll(await Nullable<DateTime>(rg, f, n).ConfigureAwait(false), v => v is DateTime d ? (long?)((d.Kind == DateTimeKind.Local ? d.ToUniversalTime() : DateTime.SpecifyKind(d, DateTimeKind.Utc)) - DateTime.UnixEpoch).Ticks : null)
-        : f.ClrType == typeof(DateTimeOffset) ? Array.ConvertAll(await Nullable<DateTimeOffset>(rg, f, n).ConfigureAwait(false), v => v is DateTimeOffset d ? (long?)(d.UtcDateTime - DateTime.UnixEpoch).Ticks : null)
+        f.ClrType == typeof(DateTime) ? Array.ConvertAll(await ScoresReader.Values<DateTime>(rg, f, n).ConfigureAwait(false), v => v is DateTime d ? (long?)((d.Kind == DateTimeKind.Local ? d.ToUniversalTime() : DateTime.SpecifyKind(d, DateTimeKind.Utc)) - DateTime.UnixEpoch).Ticks : null)
+        : f.ClrType == typeof(DateTimeOffset) ? Array.ConvertAll(await ScoresReader.Values<DateTimeOffset>(rg, f, n).ConfigureAwait(false), v => v is DateTimeOffset d ? (long?)(d.UtcDateTime - DateTime.UnixEpoch).Ticks : null)
         : await Integers(rg, f, n).ConfigureAwait(false);
 }
