@@ -1,6 +1,5 @@
 using Microsoft.Spark;
 using Microsoft.Spark.Sql;
-using Microsoft.Spark.Sql.Types;
 using SparkAnomaly.Data;
 using SparkAnomaly.Scoring;
 using static Microsoft.Spark.Sql.Functions;
@@ -38,7 +37,7 @@ public static class ScoreJob
         try
         {
             DataFrame scores = ApplyScoring(rows.GroupBy("series"), broadcastModel, model.Model.WindowLength, 1);
-            if (SparkIo.FieldType(input, args.TimeColumn) is TimestampType or DateType or StringType)
+            if (SparkIo.IsDateTimeType(SparkIo.ColumnType(input, args.TimeColumn)))
             {
                 scores = scores.WithColumn("timestamp", Expr("timestamp_micros(`timestamp`)"));
             }

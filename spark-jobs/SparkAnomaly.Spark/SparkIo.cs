@@ -1,5 +1,6 @@
+using System.Text.Json;
+using Microsoft.Spark.Interop.Ipc;
 using Microsoft.Spark.Sql;
-using Microsoft.Spark.Sql.Types;
 using SparkAnomaly.Data;
 using SparkAnomaly.Training;
 using static Microsoft.Spark.Sql.Functions;
@@ -87,26 +88,30 @@ public static class SparkIo
     public static Column UserColumn(string name) => Col("`" + name.Replace("`", "``", StringComparison.Ordinal) + "`");
 
     /// <summary>
-    /// The time column as a long: Unix microseconds (UTC) for timestamp, date and text columns, as the
-    /// library's DateTime timestamps; the number itself (cast to long) for numeric columns.
+    /// The time column as a long: Unix microseconds (UTC) for timestamp, timestamp_ntz, date and text columns,
+    /// as the library's DateTime timestamps (a timestamp_ntz, a date or text without an offset is read in
+    /// spark.sql.session.timeZone); the number itself (cast to long) for numeric columns.
     /// </summary>
     public static Column TimeAsLong(DataFrame input, string column)
     {
-        DataType type = FieldType(input, column);
+        string type = ColumnType(input, column);
         string quoted = "`" + column.Replace("`", "``", StringComparison.Ordinal) + "`";
         return type switch
         {
-            TimestampType => Expr($"unix_micros({quoted})"),
-            DateType => Expr($"unix_micros(CAST({quoted} AS TIMESTAMP))"),
-            StringType => Expr($"unix_micros(to_timestamp({quoted}))"),
+            "timestamp" => Expr($"unix_micros({quoted})"),
+            "timestamp_ntz" or "date" => Expr($"unix_micros(CAST({quoted} AS TIMESTAMP))"),
+            "string" => Expr($"unix_micros(to_timestamp({quoted}))"),
             _ => UserColumn(column).Cast("long"),
         };
     }
 
+    /// <summary>True for the Spark types <see cref="TimeAsLong"/> reads as date-times (written back as timestamps).</summary>
+    public static bool IsDateTimeType(string sparkType) => sparkType is "timestamp" or "timestamp_ntz" or "date" or "string";
+
     /// <summary>True for every row the model may train on: all rows, or those whose split is not "test".</summary>
     public static Column Trainable(DataFrame input, string? splitColumn)
     {
-        if (string.IsNullOrEmpty(splitColumn) || !input.Columns().Contains(splitColumn))
+        if (string.IsNullOrEmpty(splitColumn) || !ColumnTypes(input).Any(c => c.Name == splitColumn))
         {
             return Lit(true);
         }
@@ -121,12 +126,44 @@ public static class SparkIo
     public static Column Normalised(Column floatColumn, float offset, float scale) =>
         ((floatColumn - Lit((double)offset).Cast("float")) / Lit((double)scale).Cast("float")).Cast("float");
 
-    /// <summary>Spark type of a column, with a clear error when it is missing.</summary>
-    public static DataType FieldType(DataFrame input, string column)
+    /// <summary>Spark type name of a column (see <see cref="ColumnTypes"/>), with a clear error when it is missing.</summary>
+    public static string ColumnType(DataFrame input, string column)
     {
-        StructField? field = input.Schema().Fields.FirstOrDefault(f => f.Name == column);
-        return field?.DataType ?? throw new SparkAnomalyException(
-            $"input has no column '{column}' (found: {string.Join(", ", input.Columns())}). Pass the right name (--series-column, --time-column, --channels).");
+        var columns = ColumnTypes(input);
+        foreach ((string name, string type) in columns)
+        {
+            if (name == column)
+            {
+                return type;
+            }
+        }
+        throw new SparkAnomalyException(
+            $"input has no column '{column}' (found: {string.Join(", ", columns.Select(c => c.Name))}). Pass the right name (--series-column, --time-column, --channels).");
+    }
+
+    /// <summary>
+    /// Each column's name and Spark type name ("timestamp", "timestamp_ntz", "date", "string", "long", "decimal(10,0)";
+    /// "array", "struct", "map" for nested types), read from the JVM schema's JSON. Not DataFrame.Schema() or Columns():
+    /// Microsoft.Spark 2.3.1 parses the schema into its own DataType classes, which have no timestamp_ntz (the type Spark
+    /// 3.4+ infers for Parquet timestamps written without a time zone, as pandas writes them), so those throw for the
+    /// whole input as soon as any column has such a type.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Type)> ColumnTypes(DataFrame input)
+    {
+        var schema = (JvmObjectReference)((IJvmObjectReferenceProvider)input).Reference.Invoke("schema");
+        return ColumnTypesFromJson((string)schema.Invoke("json"));
+    }
+
+    /// <summary>The columns of a Spark StructType's JSON (<c>{"type":"struct","fields":[{"name":…,"type":…},…]}</c>).</summary>
+    internal static IReadOnlyList<(string Name, string Type)> ColumnTypesFromJson(string structJson)
+    {
+        using JsonDocument json = JsonDocument.Parse(structJson);
+        return json.RootElement.GetProperty("fields").EnumerateArray()
+            .Select(f => (f.GetProperty("name").GetString() ?? "", TypeName(f.GetProperty("type"))))
+            .ToArray();
+
+        static string TypeName(JsonElement type) =>
+            (type.ValueKind == JsonValueKind.String ? type.GetString() : type.GetProperty("type").GetString()) ?? "";
     }
 
     private static string LocalPath(string path) =>

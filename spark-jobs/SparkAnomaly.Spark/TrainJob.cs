@@ -182,11 +182,20 @@ public static class TrainJob
         var max = new double[channels.Length];
         for (int c = 0; c < channels.Length; c++)
         {
-            sum[c] = stats.GetAs<double>(1 + 4 * c);
-            sumOfSquares[c] = stats.GetAs<double>(2 + 4 * c);
-            min[c] = stats.GetAs<double>(3 + 4 * c);
-            max[c] = stats.GetAs<double>(4 + 4 * c);
+            sum[c] = Statistic(stats, 1 + 4 * c, channels[c]);
+            sumOfSquares[c] = Statistic(stats, 2 + 4 * c, channels[c]);
+            min[c] = Statistic(stats, 3 + 4 * c, channels[c]);
+            max[c] = Statistic(stats, 4 + 4 * c, channels[c]);
         }
         return Normaliser.FromStatistics(kind, channels, count, sum, sumOfSquares, min, max);
     }
+
+    /// <summary>
+    /// One aggregate of <see cref="FitNormaliser"/>. Spark's sum/min/max are null when a channel has no value in any
+    /// trainable row, and Row.GetAs&lt;double&gt; would fail on that null with a bare InvalidCastException.
+    /// </summary>
+    private static double Statistic(Row stats, int index, string channel) =>
+        stats.Get(index) is null
+            ? throw new SparkAnomalyException($"channel '{channel}' has no value in any trainable row (all missing, or text that is not a number): nothing to fit the normaliser on. Check --channels and that column's values.")
+            : stats.GetAs<double>(index);
 }
