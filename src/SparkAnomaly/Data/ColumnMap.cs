@@ -92,7 +92,14 @@ internal sealed class ColumnMap
             }
             if (skipped.Count > 0)
             {
-                ctx.Warnings.Add($"'{file}': ignored columns that are not numeric: {string.Join(", ", skipped)} (pass --channels to choose channels explicitly).");
+                // Without a time column rows are taken in file order and the date-times are lost: say which flag keeps them.
+                string? timeLike = time < 0
+                    ? skipped.FirstOrDefault(n => n.Contains("time", StringComparison.OrdinalIgnoreCase) || n.Contains("date", StringComparison.OrdinalIgnoreCase))
+                    : null;
+                string hint = timeLike is null
+                    ? "pass --channels to choose channels explicitly"
+                    : $"there is no '{options.TimeColumn}' column, so rows are taken in file order and timestamps are row numbers; if '{timeLike}' holds the time, pass --time-column \"{timeLike}\"";
+                ctx.Warnings.Add($"'{file}': ignored columns that are not numeric: {string.Join(", ", skipped)} ({hint}).");
             }
             if (unnamed.Count > 0)
             {

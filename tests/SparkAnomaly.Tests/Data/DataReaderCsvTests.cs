@@ -275,6 +275,35 @@ public sealed class DataReaderCsvTests : IDisposable
     }
 
     [Fact]
+    public void Read_DateTimeColumnNotNamedTimestamp_WarnsWithTheTimeColumnFlag()
+    {
+        // SKAB's raw files: ';'-separated, the time in a column named 'datetime'.
+        var p = _dir.File("valve.csv", "datetime;Current;Pressure\n2020-03-09 10:14:33;1.33;0.05\n2020-03-09 10:14:34;1.35;0.38\n");
+
+        DataReader.Read(p, null, out var warnings);
+        var fixedSet = DataReader.Read(p, new ReadOptions { TimeColumn = "datetime" }, out var fixedWarnings);
+
+        var warning = Assert.Single(warnings, w => w.Contains("not numeric"));
+        Assert.Contains("ignored columns that are not numeric: datetime", warning);
+        Assert.Contains("pass --time-column \"datetime\"", warning);
+        Assert.DoesNotContain(fixedWarnings, w => w.Contains("not numeric"));
+        Assert.Equal(["Current", "Pressure"], fixedSet.ChannelNames);
+        Assert.Equal(TimestampKind.DateTime, fixedSet.TimestampKind);
+    }
+
+    [Fact]
+    public void Read_TextColumnBesideATimestampColumn_KeepsTheChannelsHint()
+    {
+        var p = _dir.File("notes.csv", "timestamp,x,update_time_note\n1,5,a\n2,6,b\n");
+
+        DataReader.Read(p, null, out var warnings);
+
+        var warning = Assert.Single(warnings, w => w.Contains("not numeric"));
+        Assert.Contains("pass --channels", warning);
+        Assert.DoesNotContain("--time-column", warning);
+    }
+
+    [Fact]
     public void Read_SeriesColumnNull_IgnoresSeriesColumnAndNamesAfterFile()
     {
         var p = _dir.File("one.csv", "series_id,timestamp,x\nA,1,5\nB,2,6\n");

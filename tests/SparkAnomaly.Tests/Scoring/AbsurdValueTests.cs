@@ -42,4 +42,25 @@ public sealed class AbsurdValueTests
         Assert.Contains($"series {series.Id} at timestamp {series.Timestamps[Row]}", warning);
         Assert.Contains("1E+29", warning);
     }
+
+    [Fact]
+    public void AChannelConstantOnEveryTrainingRow_IsReportedWithWhatToDo()
+    {
+        var data = TrainingFixtures.SmallData();
+        const int Channel = 1;
+        foreach (var series in data.Series)
+        {
+            for (int r = 0; r < series.Length; r++)
+            {
+                // Like SKAB's changepoint column: 0 on the training rows, 1 elsewhere.
+                series.Values[r * series.Channels + Channel] = series.IsTrainable(r) ? 0f : 1f;
+            }
+        }
+
+        var warning = Assert.Single(SparkAnomaly.Data.Normaliser.ScaleWarnings(data));
+
+        Assert.StartsWith($"channel {data.ChannelNames[Channel]} is 0 on every training row", warning);
+        Assert.Contains("--channels", warning);
+        Assert.Contains($"--label-column {data.ChannelNames[Channel]}", warning);
+    }
 }
