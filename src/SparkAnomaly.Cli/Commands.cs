@@ -229,11 +229,12 @@ internal static partial class Commands
     {
         var common = new CommonOptions();
         var training = new TrainingOptions();
-        var outDir = new Option<string>("--out", "-o") { Description = "Directory for data.csv, model.parquet, scores.parquet and stats.json.", DefaultValueFactory = _ => "demo-out" };
+        var outDir = new Option<string>("--out", "-o") { Description = "Directory for data.csv, model.parquet, scores.parquet, stats.json, training.png and checkpoint.bin.", DefaultValueFactory = _ => "demo-out" };
         var cmd = new Command("demo", "Generate Lorenz bearing data with injected faults, train with parameter averaging, score, and report how well the faults were found. Example: sparkanomaly demo --out demo-out");
         var alarms = new AlarmOptions();
         cmd.Options.Add(outDir);
         training.AddTo(cmd, full: false);
+        training.Rounds.Description = $"Averaging rounds (default {DemoDefaults.Rounds} for the demo).";
         alarms.AddTo(cmd);
         common.AddTo(cmd);
         cmd.SetAction(p =>
