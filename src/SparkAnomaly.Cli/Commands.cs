@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using SparkAnomaly.Data;
 using SparkAnomaly.Evaluation;
 using SparkAnomaly.Scoring;
@@ -163,16 +164,21 @@ internal static partial class Commands
             }
         }
 
-        public (TrainingConfig Config, List<(string Field, string Value, string Source, string? Unused)> Sources) Resolve(ParseResult p, TrainingConfig defaults)
+        /// <summary>
+        /// Layers the settings: <paramref name="defaults"/> (built-in, the demo's, or a resumed checkpoint's, named by
+        /// <paramref name="defaultsSource"/>), then the fields --config sets, then flags.
+        /// </summary>
+        public (TrainingConfig Config, List<(string Field, string Value, string Source, string? Unused)> Sources) Resolve(ParseResult p, TrainingConfig defaults, string defaultsSource = "default")
         {
             var config = defaults;
             string? file = p.GetValue(Config);
             var fromFile = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             if (file is not null)
             {
-                config = TrainingConfig.Load(file);
+                var fileConfig = TrainingConfig.Load(file);
                 using var doc = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
                 fromFile.UnionWith(doc.RootElement.EnumerateObject().Select(p => p.Name));
+                config = Overlay(defaults, fileConfig, fromFile, file);
             }
             if (p.GetValue(Rounds) is not null && p.GetValue(Epochs) is not null)
             {
@@ -215,9 +221,25 @@ internal static partial class Commands
             ThresholdSpec.Parse(config.Threshold);
             var json = JsonDocument.Parse(config.ToJson()).RootElement;
             var sources = json.EnumerateObject().Select(prop => (prop.Name, prop.Value.GetRawText(),
-                fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : "default",
+                fromFlags.Contains(prop.Name) ? "command line" : fromFile.Contains(prop.Name) ? file! : defaultsSource,
                 prop.Name == "rounds" && config.Epochs is not null ? "epochs is set" : (string?)null)).ToList();
             return (config, sources);
+        }
+
+        /// <summary>The fields a config file names, over <paramref name="under"/>; the others keep their value there.</summary>
+        private static TrainingConfig Overlay(TrainingConfig under, TrainingConfig file, HashSet<string> named, string source)
+        {
+            var merged = JsonNode.Parse(under.ToJson())!.AsObject();
+            var top = JsonNode.Parse(file.ToJson())!.AsObject();
+            foreach (var name in merged.Select(kv => kv.Key).ToList())
+            {
+                // A file that sets rounds (and not epochs) asks for a fixed number of rounds, as --rounds does.
+                if (named.Contains(name) || (name == "epochs" && named.Contains("rounds") && !named.Contains("epochs")))
+                {
+                    merged[name] = top[name]?.DeepClone();
+                }
+            }
+            return TrainingConfig.FromJson(merged.ToJsonString(), source);
         }
 
         public IReadOnlyList<Fault> Faults(ParseResult p) => (p.GetValue(InjectFault) ?? Array.Empty<string>()).Select(Fault.Parse).ToList();
@@ -308,7 +330,12 @@ internal static partial class Commands
         common.AddTo(cmd);
         cmd.SetAction(p =>
         {
-            var (config, sources) = training.Resolve(p, new TrainingConfig());
+            // A resumed run defaults to the settings it was started with: 'train --data D --out O --resume' is enough.
+            bool resume = p.GetValue(training.Resume);
+            string checkpoint = Path.Combine(p.GetValue(outDir)!, "checkpoint.bin");
+            var (config, sources) = resume && File.Exists(checkpoint)
+                ? training.Resolve(p, Checkpoint.ReadConfig(checkpoint), "checkpoint")
+                : training.Resolve(p, new TrainingConfig());
             var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
             if (p.GetValue(training.PrintConfig))
             {
@@ -320,7 +347,6 @@ internal static partial class Commands
             {
                 ui.Warn(w);
             }
-            bool resume = p.GetValue(training.Resume);
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), resume, resumable: true, outputs: TrainOutputs);
             var run = TrainAndSave(set, config, dir, ui, new TrainRunOptions { Resume = resume, Faults = faults }, "train");
             return ui.Summary(run, null, dir, null);
