@@ -275,7 +275,7 @@ internal static partial class Commands
             ui.Info($"generated {data.Series.Count} series × {data.Channels} channels ({data.TotalRows:N0} rows) → {dir.File("data.csv")}");
             var run = TrainAndSave(data, config, dir, ui, new TrainRunOptions(), "demo");
             var scored = Detector.Score(run.Model, data, out _, filter);
-            ScoresFile.Save(dir.File("scores.parquet"), run.Model, scored, data.ChannelNames, data.TimestampKind);
+            ScoresFile.Save(dir.File("scores.parquet"), run.Model, scored, data.ChannelNames, data.TimestampKind, filter);
             var report = ScoredEvaluation.Evaluate(scored);
             return ui.Summary(run, report, dir, scored);
         });
@@ -396,7 +396,7 @@ internal static partial class Commands
             using var dir = OutputDirectory.Claim(p.GetValue(outDir)!, p.GetValue(common.Overwrite), outputs: ScoreOutputs);
             string file = dir.File("scores.parquet");
             dir.RemovePreviousOutputs();
-            ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind);
+            ScoresFile.Save(file, model, scored, set.ChannelNames, set.TimestampKind, filter);
             if (nothingToEvaluate is not null && set.HasLabels)
             {
                 ui.Info($"no evaluation: {nothingToEvaluate}");
