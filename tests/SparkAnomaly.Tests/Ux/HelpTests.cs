@@ -42,6 +42,15 @@ public sealed class HelpTests
     }
 
     [Fact]
+    public void BenchmarkSkabHelp_CrossFitFolds_SaysWhich_ValueTurnsItOff()
+    {
+        var (code, stdout, _) = Cli.CliTests.Run(["benchmark", "skab", "--help"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("(default 3; 1: the final model's held-out rows only, no cross-fitting)", stdout.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
     public void Commands_IncludeInspect()
     {
         var names = Commands.Build(TextWriter.Null, TextWriter.Null).Subcommands.Select(c => c.Name).ToList();
