@@ -36,5 +36,14 @@ public sealed class ResumeSettingsTests
         Assert.Equal(3, model.Provenance.Rounds);
         Assert.Equal(1, contradicted.Code);
         Assert.Contains("rounds: 3 -> 4", contradicted.Err);
+
+        // Resumed again with every round done: the summary says why there is no loss, instead of "NaN" and "0 windows/s".
+        File.Delete(Path.Combine(outDir, "model.parquet"));
+        var again = ReliabilityFixtures.RunCli("train", "--data", data, "--out", outDir, "--resume", "--quiet");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("resumed after round 3", again.Out);
+        Assert.Contains("no round trained in this run: the checkpoint already held all 3 rounds", again.Out);
+        Assert.DoesNotContain("NaN", again.Out);
+        Assert.DoesNotContain("0 windows/s", again.Out);
     }
 }
