@@ -381,7 +381,7 @@ internal static partial class Commands
                 read = read with { Channels = model.Normaliser.Channels };
             }
             var set = DataReader.Read(p.GetValue(dataPath)!, read, out var warnings);
-            foreach (var w in warnings)
+            foreach (var w in warnings.Concat(model.Normaliser.ShiftWarnings(set)))
             {
                 ui.Warn(w);
             }

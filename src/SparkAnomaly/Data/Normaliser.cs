@@ -206,6 +206,53 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
         return warnings;
     }
 
+    /// <summary>How far (in training scales) a channel's mean on new data may lie from training before <see cref="ShiftWarnings"/> names it.</summary>
+    public const double ShiftLimit = 10;
+
+    /// <summary>
+    /// One warning per channel whose mean over the raw (not yet normalised) <paramref name="data"/> lies more than
+    /// <see cref="ShiftLimit"/> training scales from the training centre (the z-score mean, or the middle of the
+    /// min-max range): data from another operating point, or in other units, than the model was trained on. Such data
+    /// is flagged nearly everywhere, and a user who sees only "every step flagged" cannot tell why.
+    /// </summary>
+    public IReadOnlyList<string> ShiftWarnings(SeriesSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckChannels(data);
+        int f = Channels.Length;
+        var sum = new double[f];
+        long count = 0;
+        foreach (var s in data.Series)
+        {
+            for (int r = 0; r < s.Length; r++)
+            {
+                var row = s.Rows(r, 1);
+                for (int c = 0; c < f; c++)
+                {
+                    sum[c] += row[c];
+                }
+            }
+            count += s.Length;
+        }
+        var warnings = new List<string>();
+        if (count == 0)
+        {
+            return warnings;
+        }
+        for (int c = 0; c < f; c++)
+        {
+            double mean = sum[c] / count;
+            double centre = Kind == NormalisationKind.ZScore ? Offset[c] : Offset[c] + Scale[c] / 2.0;
+            double distance = Math.Abs(mean - centre) / Scale[c];
+            if (distance > ShiftLimit)
+            {
+                warnings.Add(FormattableString.Invariant(
+                    $"channel {Channels[c]}: its mean in '{data.Source}' ({mean:G6}) is {distance:F0} training scales from its training {(Kind == NormalisationKind.ZScore ? "mean" : "range's middle")} ({centre:G6}, scale {Scale[c]:G6}), so most steps will be flagged. Check the channel's units and that this data comes from the operating conditions the model was trained on; if not, train on data from them."));
+            }
+        }
+        return warnings;
+    }
+
     /// <summary>A new set with normalised copies of the values; the input is left untouched.</summary>
     public SeriesSet Apply(SeriesSet data)
     {

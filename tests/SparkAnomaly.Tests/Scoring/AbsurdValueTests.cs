@@ -63,4 +63,27 @@ public sealed class AbsurdValueTests
         Assert.Contains("--channels", warning);
         Assert.Contains($"--label-column {data.ChannelNames[Channel]}", warning);
     }
+
+    [Fact]
+    public void DataFromAnotherOperatingPoint_IsNamedPerChannel_NormalDataIsNot()
+    {
+        var data = TrainingFixtures.SmallData();
+        var normaliser = SparkAnomaly.Data.Normaliser.Fit(data);
+        Assert.Empty(normaliser.ShiftWarnings(data));   // the faulty series included
+        const int Channel = 3;
+        foreach (var series in data.Series)
+        {
+            for (int r = 0; r < series.Length; r++)
+            {
+                // As SKAB's flow rate: 122 l/min in the training run, 32 in the one scored.
+                series.Values[r * series.Channels + Channel] += 50 * normaliser.Scale[Channel];
+            }
+        }
+
+        var warning = Assert.Single(normaliser.ShiftWarnings(data));
+
+        Assert.StartsWith($"channel {data.ChannelNames[Channel]}: its mean in '{data.Source}'", warning);
+        Assert.Contains("50 training scales from its training mean", warning);
+        Assert.Contains("operating conditions", warning);
+    }
 }
