@@ -378,7 +378,7 @@ internal static partial class Commands
             var read = data.Read(p);
             if (read.Channels is null)
             {
-                read = read with { Channels = model.Normaliser.Channels };
+                read = read with { Channels = model.Normaliser.Channels, ChannelsSource = $"model '{p.GetValue(modelPath)}'" };
             }
             var set = DataReader.Read(p.GetValue(dataPath)!, read, out var warnings);
             foreach (var w in warnings.Concat(model.Normaliser.ShiftWarnings(set)))

@@ -44,6 +44,11 @@ internal sealed class ColumnMap
             for (int c = 0; c < wanted.Count; c++)
             {
                 int i = Find(file, names, wanted[c]);
+                if (i < 0 && options.ChannelsSource is not null && options.Channels is not null)
+                {
+                    throw new SparkAnomalyException(
+                        $"'{file}': no column '{wanted[c]}', a channel of {options.ChannelsSource} (found: {string.Join(", ", names)}). The data needs every channel the model was trained on ({string.Join(", ", options.Channels)}), under the same names: rename the columns, or train a model on this data.");
+                }
                 if (i < 0)
                 {
                     string why = ctx.ChannelNames is not null && options.Channels is null

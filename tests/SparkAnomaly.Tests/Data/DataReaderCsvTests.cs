@@ -304,6 +304,22 @@ public sealed class DataReaderCsvTests : IDisposable
     }
 
     [Fact]
+    public void Read_ModelChannelMissing_SaysTheModelNeedsIt_NotToPassChannels()
+    {
+        var p = _dir.File("ims.csv", "timestamp,Bearing 1,Bearing 2\n1,0.06,0.07\n2,0.06,0.07\n");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => DataReader.Read(p, new ReadOptions
+        {
+            Channels = ["Current", "Pressure"], ChannelsSource = "model 'run1/model.parquet'",
+        }));
+
+        Assert.Contains("no column 'Current', a channel of model 'run1/model.parquet'", e.Message);
+        Assert.Contains("(Current, Pressure)", e.Message);
+        Assert.Contains("rename the columns, or train a model on this data", e.Message);
+        Assert.DoesNotContain("Pass --channels", e.Message);
+    }
+
+    [Fact]
     public void Read_SeriesColumnNull_IgnoresSeriesColumnAndNamesAfterFile()
     {
         var p = _dir.File("one.csv", "series_id,timestamp,x\nA,1,5\nB,2,6\n");
