@@ -61,11 +61,22 @@ internal static partial class Commands
             {
                 throw new SparkAnomalyException("--workers, --window and --repartition go with --data PATH (the shard plan), not with a FILE.");
             }
-            return OutputFiles.Detect(path) switch
+            // A data file passed as FILE is the likely mistake: say how to inspect it.
+            string dataHint = $"If it is input data, 'sparkanomaly inspect --data {path}' shows its series, rows and channels and how train would split it.";
+            OutputFileKind kind;
+            try
+            {
+                kind = OutputFiles.Detect(path);
+            }
+            catch (SparkAnomalyException e) when (File.Exists(path))
+            {
+                throw new SparkAnomalyException($"{e.Message} {dataHint}", e);
+            }
+            return kind switch
             {
                 OutputFileKind.Model => InspectModel(ui, path),
                 OutputFileKind.Scores => InspectScores(ui, path),
-                _ => throw new SparkAnomalyException($"'{path}' is a Parquet file but neither a SparkAnomaly model (no 'sparkanomaly.model' metadata) nor a scores file (no series_id and score columns). Pass a model.parquet or scores.parquet."),
+                _ => throw new SparkAnomalyException($"'{path}' is a Parquet file but neither a SparkAnomaly model (no 'sparkanomaly.model' metadata) nor a scores file (no series_id and score columns). Pass a model.parquet or scores.parquet. {dataHint}"),
             };
         });
         return cmd;

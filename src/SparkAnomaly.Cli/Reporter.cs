@@ -138,9 +138,18 @@ internal sealed class Reporter
             return Cli.Ok;
         }
         var c = CultureInfo.InvariantCulture;
-        _out.WriteLine(string.Create(c, $"rounds          {summary.rounds} ({summary.workers} workers, {summary.trainingWindows:N0} training windows)"));
-        _out.WriteLine(string.Create(c, $"final loss      {summary.finalLoss:F4}"));
-        _out.WriteLine(string.Create(c, $"throughput      {windowsPerSecond:F0} windows/s (round overhead {summary.roundOverheadShare:P1})"));
+        string resumed = summary.resumedFromRound > 0 ? $", resumed after round {summary.resumedFromRound}" : "";
+        _out.WriteLine(string.Create(c, $"rounds          {summary.rounds} ({summary.workers} workers, {summary.trainingWindows:N0} training windows{resumed})"));
+        if (rounds.Count == 0)
+        {
+            // A resume of a run whose checkpoint already holds every round trains nothing: no loss or rate to show.
+            _out.WriteLine(string.Create(c, $"final loss      - (no round trained in this run: the checkpoint already held all {summary.rounds} rounds)"));
+        }
+        else
+        {
+            _out.WriteLine(string.Create(c, $"final loss      {summary.finalLoss:F4}"));
+            _out.WriteLine(string.Create(c, $"throughput      {windowsPerSecond:F0} windows/s (round overhead {summary.roundOverheadShare:P1})"));
+        }
         _out.WriteLine(string.Create(c, $"threshold       {summary.threshold:G5} ({summary.thresholdMethod} of training-period scores)"));
         if (report is not null)
         {

@@ -44,6 +44,11 @@ internal sealed class ColumnMap
             for (int c = 0; c < wanted.Count; c++)
             {
                 int i = Find(file, names, wanted[c]);
+                if (i < 0 && options.ChannelsSource is not null && options.Channels is not null)
+                {
+                    throw new SparkAnomalyException(
+                        $"'{file}': no column '{wanted[c]}', a channel of {options.ChannelsSource} (found: {string.Join(", ", names)}). The data needs every channel the model was trained on ({string.Join(", ", options.Channels)}), under the same names: rename the columns, or train a model on this data.");
+                }
                 if (i < 0)
                 {
                     string why = ctx.ChannelNames is not null && options.Channels is null
@@ -92,7 +97,14 @@ internal sealed class ColumnMap
             }
             if (skipped.Count > 0)
             {
-                ctx.Warnings.Add($"'{file}': ignored columns that are not numeric: {string.Join(", ", skipped)} (pass --channels to choose channels explicitly).");
+                // Without a time column rows are taken in file order and the date-times are lost: say which flag keeps them.
+                string? timeLike = time < 0
+                    ? skipped.FirstOrDefault(n => n.Contains("time", StringComparison.OrdinalIgnoreCase) || n.Contains("date", StringComparison.OrdinalIgnoreCase))
+                    : null;
+                string hint = timeLike is null
+                    ? "pass --channels to choose channels explicitly"
+                    : $"there is no '{options.TimeColumn}' column, so rows are taken in file order and timestamps are row numbers; if '{timeLike}' holds the time, pass --time-column \"{timeLike}\"";
+                ctx.Warnings.Add($"'{file}': ignored columns that are not numeric: {string.Join(", ", skipped)} ({hint}).");
             }
             if (unnamed.Count > 0)
             {

@@ -126,6 +126,9 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
     /// outside the rest): the scale is then set by that value, every other value normalises to about 0, and the
     /// model learns nothing from the channel. Such a value is usually a sensor glitch or a unit error, which the
     /// reader cannot tell from data, so this warns rather than refuses.
+    /// Also one warning per channel that is constant on every trainable row (two or more rows): the model learns
+    /// nothing from it, and any other value at scoring time raises the score. Such a channel is often a label or
+    /// flag column picked up as a channel (SKAB's <c>anomaly</c> and <c>changepoint</c>).
     /// </summary>
     public static IReadOnlyList<string> ScaleWarnings(SeriesSet data)
     {
@@ -148,7 +151,7 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
                 }
             }
         }
-        if (count < 100)
+        if (count < 2)
         {
             return Array.Empty<string>();
         }
@@ -156,6 +159,9 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
         var total = new double[f];
         var largest = new double[f];
         var where = new (string Series, long Timestamp, float Value)[f];
+        var first = new float[f];
+        var constant = Enumerable.Repeat(true, f).ToArray();
+        bool seen = false;
         foreach (var s in data.Series)
         {
             for (int r = 0; r < s.Length; r++)
@@ -165,8 +171,14 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
                     continue;
                 }
                 var row = s.Rows(r, 1);
+                if (!seen)
+                {
+                    row.CopyTo(first);
+                    seen = true;
+                }
                 for (int c = 0; c < f; c++)
                 {
+                    constant[c] &= row[c].Equals(first[c]);
                     double d = (row[c] - mean[c]) * (row[c] - mean[c]);
                     total[c] += d;
                     if (d > largest[c])
@@ -180,10 +192,62 @@ public sealed record Normaliser(NormalisationKind Kind, string[] Channels, float
         var warnings = new List<string>();
         for (int c = 0; c < f; c++)
         {
-            if (total[c] > 0 && largest[c] >= DominantShare * total[c])
+            if (constant[c])
+            {
+                warnings.Add(FormattableString.Invariant(
+                    $"channel {data.ChannelNames[c]} is {first[c]:G6} on every training row, so the model learns nothing from it and any other value at scoring time raises the score. If it is a label or flag column (e.g. anomaly, changepoint), leave it out: --channels with the sensor columns only, or --label-column {data.ChannelNames[c]}."));
+            }
+            else if (count >= 100 && total[c] > 0 && largest[c] >= DominantShare * total[c])
             {
                 warnings.Add(FormattableString.Invariant(
                     $"channel {data.ChannelNames[c]}: one training value ({where[c].Value:G6} in series {where[c].Series} at timestamp {where[c].Timestamp}) holds {largest[c] / total[c]:P0} of the channel's variance, so it sets the channel's scale and the model learns almost nothing from its other values. If it is a glitch, fix or drop that row (or mark it split=test)."));
+            }
+        }
+        return warnings;
+    }
+
+    /// <summary>How far (in training scales) a channel's mean on new data may lie from training before <see cref="ShiftWarnings"/> names it.</summary>
+    public const double ShiftLimit = 10;
+
+    /// <summary>
+    /// One warning per channel whose mean over the raw (not yet normalised) <paramref name="data"/> lies more than
+    /// <see cref="ShiftLimit"/> training scales from the training centre (the z-score mean, or the middle of the
+    /// min-max range): data from another operating point, or in other units, than the model was trained on. Such data
+    /// is flagged nearly everywhere, and a user who sees only "every step flagged" cannot tell why.
+    /// </summary>
+    public IReadOnlyList<string> ShiftWarnings(SeriesSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckChannels(data);
+        int f = Channels.Length;
+        var sum = new double[f];
+        long count = 0;
+        foreach (var s in data.Series)
+        {
+            for (int r = 0; r < s.Length; r++)
+            {
+                var row = s.Rows(r, 1);
+                for (int c = 0; c < f; c++)
+                {
+                    sum[c] += row[c];
+                }
+            }
+            count += s.Length;
+        }
+        var warnings = new List<string>();
+        if (count == 0)
+        {
+            return warnings;
+        }
+        for (int c = 0; c < f; c++)
+        {
+            double mean = sum[c] / count;
+            double centre = Kind == NormalisationKind.ZScore ? Offset[c] : Offset[c] + Scale[c] / 2.0;
+            double distance = Math.Abs(mean - centre) / Scale[c];
+            if (distance > ShiftLimit)
+            {
+                warnings.Add(FormattableString.Invariant(
+                    $"channel {Channels[c]}: its mean in '{data.Source}' ({mean:G6}) is {distance:F0} training scales from its training {(Kind == NormalisationKind.ZScore ? "mean" : "range's middle")} ({centre:G6}, scale {Scale[c]:G6}), so most steps will be flagged. Check the channel's units and that this data comes from the operating conditions the model was trained on; if not, train on data from them."));
             }
         }
         return warnings;

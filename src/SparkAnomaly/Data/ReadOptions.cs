@@ -55,6 +55,12 @@ public sealed record ReadOptions
     /// <summary>The channel columns in order; null means every numeric column that is not series, time, label or split.</summary>
     public IReadOnlyList<string>? Channels { get; init; }
 
+    /// <summary>
+    /// Where <see cref="Channels"/> came from when the user did not list them, e.g. <c>model 'run1/model.parquet'</c>:
+    /// a missing column is then reported as a channel the model needs, not as a bad --channels.
+    /// </summary>
+    public string? ChannelsSource { get; init; }
+
     /// <summary>Optional 0/1 label column (empty cells are unlabelled rows).</summary>
     public string LabelColumn { get; init; } = DefaultLabelColumn;
 

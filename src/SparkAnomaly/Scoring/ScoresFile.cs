@@ -10,23 +10,44 @@ namespace SparkAnomaly.Scoring;
 /// (int64 for steps and epoch values, a UTC timestamp for date-times), <c>score</c> double,
 /// <c>threshold</c> double, <c>is_anomaly</c> bool, <c>label</c> nullable int32, <c>split</c> string,
 /// <c>threshold_method</c> string, <c>model_id</c> string, then <c>contrib_&lt;channel&gt;</c> double per channel.
-/// Written to a temporary name and renamed when complete.
+/// Written to a temporary name and renamed when complete. Key-value metadata <c>sparkanomaly.alarm_filter</c> records
+/// the post-processing <c>is_anomaly</c> went through (<see cref="AlarmFilterText"/>), since after it
+/// <c>is_anomaly</c> is no longer <c>score &gt; threshold</c>.
 /// </summary>
 public static class ScoresFile
 {
     /// <summary>Rows per row group: bounds writer memory on large inputs.</summary>
     public const int RowGroupSize = 1 << 20;
 
-    public static void Save(string path, TrainedModel model, IReadOnlyList<ScoredSeries> scored, IReadOnlyList<string> channelNames, TimestampKind timestampKind)
+    /// <summary>Metadata key naming the alarm post-processing applied to <c>is_anomaly</c>.</summary>
+    public const string AlarmFilterKey = "sparkanomaly.alarm_filter";
+
+    /// <summary>
+    /// Writes the scores of every series; <paramref name="alarmFilter"/> is the filter <see cref="Detector.Score"/>
+    /// applied (null: none), recorded in the file's metadata.
+    /// </summary>
+    public static void Save(string path, TrainedModel model, IReadOnlyList<ScoredSeries> scored, IReadOnlyList<string> channelNames, TimestampKind timestampKind, AlarmFilter? alarmFilter = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scored);
-        AtomicFile.Write(path, stream => WriteAsync(stream, model, scored, channelNames, timestampKind).GetAwaiter().GetResult());
+        AtomicFile.Write(path, stream => WriteAsync(stream, model, scored, channelNames, timestampKind, alarmFilter ?? AlarmFilter.None).GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// <c>none</c> (is_anomaly = score &gt; threshold), or the filter's settings as the score options spell them,
+    /// e.g. <c>persistence=1,merge-gap=3,min-duration=5</c>.
+    /// </summary>
+    public static string AlarmFilterText(AlarmFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return filter == AlarmFilter.None
+            ? "none"
+            : FormattableString.Invariant($"persistence={filter.Persistence},merge-gap={filter.MergeGap},min-duration={filter.MinDuration}");
     }
 
     public static string ContributionColumn(string channel) => "contrib_" + channel;
 
-    private static async Task WriteAsync(Stream stream, TrainedModel model, IReadOnlyList<ScoredSeries> scored, IReadOnlyList<string> channels, TimestampKind kind)
+    private static async Task WriteAsync(Stream stream, TrainedModel model, IReadOnlyList<ScoredSeries> scored, IReadOnlyList<string> channels, TimestampKind kind, AlarmFilter alarmFilter)
     {
         var seriesId = new DataField<string>("series_id");
         DataField timestamp = kind == TimestampKind.DateTime
@@ -49,6 +70,7 @@ public static class ScoresFile
             [OutputFiles.ScoresMarker] = model.ModelId,
             ["sparkanomaly.threshold"] = System.Text.Json.JsonSerializer.Serialize(model.Threshold),
             ["sparkanomaly.score_rule"] = model.Threshold.ScoreRule,
+            [AlarmFilterKey] = AlarmFilterText(alarmFilter),
         };
         string id = model.ModelId;
         var rows = scored.SelectMany(s => Enumerable.Range(0, s.Series.Length).Select(r => (s, r)));

@@ -42,18 +42,33 @@ public static class Checkpoint
         });
     }
 
-    public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash, string dataFingerprint = "")
+    /// <summary>
+    /// The training configuration a checkpoint was written with, so that a resume can default to the run's own
+    /// settings instead of the built-in ones (<c>train --resume</c> with no other flags).
+    /// </summary>
+    public static TrainingConfig ReadConfig(string path)
     {
-        byte[] bytes;
+        var r = new WorkerPayload.PayloadReader(ReadBytes(path), $"checkpoint '{path}'");
+        r.Expect("SACK"u8, Version);
+        r.U64();
+        return TrainingConfig.FromJson(r.Str(), path);
+    }
+
+    private static byte[] ReadBytes(string path)
+    {
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (IOException e)
         {
             throw new SparkAnomalyException($"checkpoint '{path}' cannot be read: {e.Message}", e);
         }
-        var r = new WorkerPayload.PayloadReader(bytes, $"checkpoint '{path}'");
+    }
+
+    public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash, string dataFingerprint = "")
+    {
+        var r = new WorkerPayload.PayloadReader(ReadBytes(path), $"checkpoint '{path}'");
         r.Expect("SACK"u8, Version);
         ulong hash = r.U64();
         var saved = TrainingConfig.FromJson(r.Str(), path);

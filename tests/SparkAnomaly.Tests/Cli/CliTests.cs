@@ -36,6 +36,32 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void Train_SeriesHeldOutAsTest_IsOneNote_ATooShortSeriesStillWarns()
+    {
+        using var dir = new TempDir();
+        var csv = new System.Text.StringBuilder("series_id,timestamp,a,b,split\n");
+        void Add(string id, int rows, string split)
+        {
+            for (int t = 0; t < rows; t++)
+            {
+                csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{id},{t},{Math.Sin(t * 0.3)},{Math.Cos(t * 0.2)},{split}\n");
+            }
+        }
+        Add("train-1", 60, "train");
+        Add("test-1", 60, "test");
+        Add("test-2", 60, "test");
+        Add("short", 5, "train");
+        File.WriteAllText(dir.File("d.csv"), csv.ToString());
+
+        var (code, _, stderr) = Run("train", "--data", dir.File("d.csv"), "--out", dir.File("run"), "--rounds", "1", "--window", "8", "--batch-size", "8");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("not trained on: 2 series with split=test on every row (held out, as intended): test-1 (60 rows), test-2 (60 rows)", stderr);
+        Assert.DoesNotContain("warning: series test-", stderr);
+        Assert.Contains("warning: series short (5 rows) has no 8 consecutive trainable rows", stderr);
+    }
+
+    [Fact]
     public void GenerateTrainScore_OnOwnCsv_WritesModelAndScores()
     {
         using var dir = new TempDir();

@@ -275,6 +275,51 @@ public sealed class DataReaderCsvTests : IDisposable
     }
 
     [Fact]
+    public void Read_DateTimeColumnNotNamedTimestamp_WarnsWithTheTimeColumnFlag()
+    {
+        // SKAB's raw files: ';'-separated, the time in a column named 'datetime'.
+        var p = _dir.File("valve.csv", "datetime;Current;Pressure\n2020-03-09 10:14:33;1.33;0.05\n2020-03-09 10:14:34;1.35;0.38\n");
+
+        DataReader.Read(p, null, out var warnings);
+        var fixedSet = DataReader.Read(p, new ReadOptions { TimeColumn = "datetime" }, out var fixedWarnings);
+
+        var warning = Assert.Single(warnings, w => w.Contains("not numeric"));
+        Assert.Contains("ignored columns that are not numeric: datetime", warning);
+        Assert.Contains("pass --time-column \"datetime\"", warning);
+        Assert.DoesNotContain(fixedWarnings, w => w.Contains("not numeric"));
+        Assert.Equal(["Current", "Pressure"], fixedSet.ChannelNames);
+        Assert.Equal(TimestampKind.DateTime, fixedSet.TimestampKind);
+    }
+
+    [Fact]
+    public void Read_TextColumnBesideATimestampColumn_KeepsTheChannelsHint()
+    {
+        var p = _dir.File("notes.csv", "timestamp,x,update_time_note\n1,5,a\n2,6,b\n");
+
+        DataReader.Read(p, null, out var warnings);
+
+        var warning = Assert.Single(warnings, w => w.Contains("not numeric"));
+        Assert.Contains("pass --channels", warning);
+        Assert.DoesNotContain("--time-column", warning);
+    }
+
+    [Fact]
+    public void Read_ModelChannelMissing_SaysTheModelNeedsIt_NotToPassChannels()
+    {
+        var p = _dir.File("ims.csv", "timestamp,Bearing 1,Bearing 2\n1,0.06,0.07\n2,0.06,0.07\n");
+
+        var e = Assert.Throws<SparkAnomalyException>(() => DataReader.Read(p, new ReadOptions
+        {
+            Channels = ["Current", "Pressure"], ChannelsSource = "model 'run1/model.parquet'",
+        }));
+
+        Assert.Contains("no column 'Current', a channel of model 'run1/model.parquet'", e.Message);
+        Assert.Contains("(Current, Pressure)", e.Message);
+        Assert.Contains("rename the columns, or train a model on this data", e.Message);
+        Assert.DoesNotContain("Pass --channels", e.Message);
+    }
+
+    [Fact]
     public void Read_SeriesColumnNull_IgnoresSeriesColumnAndNamesAfterFile()
     {
         var p = _dir.File("one.csv", "series_id,timestamp,x\nA,1,5\nB,2,6\n");

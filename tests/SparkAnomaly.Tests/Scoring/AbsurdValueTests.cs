@@ -42,4 +42,48 @@ public sealed class AbsurdValueTests
         Assert.Contains($"series {series.Id} at timestamp {series.Timestamps[Row]}", warning);
         Assert.Contains("1E+29", warning);
     }
+
+    [Fact]
+    public void AChannelConstantOnEveryTrainingRow_IsReportedWithWhatToDo()
+    {
+        var data = TrainingFixtures.SmallData();
+        const int Channel = 1;
+        foreach (var series in data.Series)
+        {
+            for (int r = 0; r < series.Length; r++)
+            {
+                // Like SKAB's changepoint column: 0 on the training rows, 1 elsewhere.
+                series.Values[r * series.Channels + Channel] = series.IsTrainable(r) ? 0f : 1f;
+            }
+        }
+
+        var warning = Assert.Single(SparkAnomaly.Data.Normaliser.ScaleWarnings(data));
+
+        Assert.StartsWith($"channel {data.ChannelNames[Channel]} is 0 on every training row", warning);
+        Assert.Contains("--channels", warning);
+        Assert.Contains($"--label-column {data.ChannelNames[Channel]}", warning);
+    }
+
+    [Fact]
+    public void DataFromAnotherOperatingPoint_IsNamedPerChannel_NormalDataIsNot()
+    {
+        var data = TrainingFixtures.SmallData();
+        var normaliser = SparkAnomaly.Data.Normaliser.Fit(data);
+        Assert.Empty(normaliser.ShiftWarnings(data));   // the faulty series included
+        const int Channel = 3;
+        foreach (var series in data.Series)
+        {
+            for (int r = 0; r < series.Length; r++)
+            {
+                // As SKAB's flow rate: 122 l/min in the training run, 32 in the one scored.
+                series.Values[r * series.Channels + Channel] += 50 * normaliser.Scale[Channel];
+            }
+        }
+
+        var warning = Assert.Single(normaliser.ShiftWarnings(data));
+
+        Assert.StartsWith($"channel {data.ChannelNames[Channel]}: its mean in '{data.Source}'", warning);
+        Assert.Contains("50 training scales from its training mean", warning);
+        Assert.Contains("operating conditions", warning);
+    }
 }

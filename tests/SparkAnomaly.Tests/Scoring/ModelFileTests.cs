@@ -81,6 +81,29 @@ public sealed class ModelFileTests
     }
 
     [Fact]
+    public void ScoresParquet_RecordsTheAlarmFilter_ThatMadeIsAnomalyDifferFromScoreAboveThreshold()
+    {
+        var (model, data) = s_trained.Value;
+        using var dir = new TempDir();
+        var filter = new AlarmFilter(MinDuration: 5, MergeGap: 3);
+        string plain = dir.File("plain.parquet"), filtered = dir.File("filtered.parquet");
+        ScoresFile.Save(plain, model, Detector.Score(model, data, out _), data.ChannelNames, data.TimestampKind);
+        ScoresFile.Save(filtered, model, Detector.Score(model, data, out _, filter), data.ChannelNames, data.TimestampKind, filter);
+
+        using var db = new DuckDBConnection("DataSource=:memory:");
+        db.Open();
+        string Filter(string path)
+        {
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"SELECT decode(value) FROM parquet_kv_metadata('{path}') WHERE decode(key) = '{ScoresFile.AlarmFilterKey}'";
+            return (string)cmd.ExecuteScalar()!;
+        }
+
+        Assert.Equal("none", Filter(plain));
+        Assert.Equal("persistence=1,merge-gap=3,min-duration=5", Filter(filtered));
+    }
+
+    [Fact]
     public void ScoresParquet_ReadableByDuckDb_WithTheDocumentedSchema()
     {
         var (model, data) = s_trained.Value;

@@ -31,6 +31,7 @@ public sealed class ArgumentErrorTests
         { "inspect: --workers without --data", new[] { "inspect", "{data}", "--workers", "2" }, "--data" },
         { "inspect: file does not exist", new[] { "inspect", "/nonexistent/model.parquet" }, "does not exist" },
         { "inspect: not Parquet", new[] { "inspect", "{data}" }, "not a readable Parquet file" },
+        { "inspect: a CSV data file as FILE", new[] { "inspect", "{data}" }, "inspect --data " },
         { "root: unknown command", new[] { "frobnicate" }, "frobnicate" },
     };
 
@@ -67,6 +68,7 @@ public sealed class ArgumentErrorTests
         Assert.Equal(1, code);
         Assert.Single(stderr.TrimEnd().Split('\n'));
         Assert.Contains("neither a SparkAnomaly model", stderr);
+        Assert.Contains($"inspect --data {file}", stderr);
         Assert.Equal("", stdout);
     }
 

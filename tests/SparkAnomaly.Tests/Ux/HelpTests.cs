@@ -30,6 +30,27 @@ public sealed class HelpTests
     }
 
     [Fact]
+    public void DemoHelp_StatesTheDemosOwnRoundsDefault_AndEveryFileItWrites()
+    {
+        var (code, stdout, _) = Cli.CliTests.Run(["demo", "--help"]);
+
+        Assert.Equal(0, code);
+        // The demo trains 60 rounds, not train's 40.
+        Assert.Contains("Averaging rounds (default 60 for the demo).", stdout);
+        Assert.DoesNotContain("(default 40)", stdout);
+        Assert.Contains("training.png", stdout);
+    }
+
+    [Fact]
+    public void BenchmarkSkabHelp_CrossFitFolds_SaysWhich_ValueTurnsItOff()
+    {
+        var (code, stdout, _) = Cli.CliTests.Run(["benchmark", "skab", "--help"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("(default 3; 1: the final model's held-out rows only, no cross-fitting)", stdout.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
     public void Commands_IncludeInspect()
     {
         var names = Commands.Build(TextWriter.Null, TextWriter.Null).Subcommands.Select(c => c.Name).ToList();

@@ -169,4 +169,21 @@ public sealed class JsonOutputTests
         Assert.Equal(0, code);
         Assert.Equal(60, JsonDocument.Parse(stdout).RootElement.GetProperty("rounds").GetProperty("value").GetInt32());
     }
+
+    [Fact]
+    public void DemoPrintConfig_WithAConfigFile_KeepsTheDemosDefaultsForFieldsTheFileLeavesOut()
+    {
+        using var dir = new TempDir();
+        string small = dir.File("small.json");
+        File.WriteAllText(small, "{ \"windowLength\": 16 }");
+
+        var (code, stdout, _) = Cli.CliTests.Run("demo", "--config", small, "--print-config", "--json");
+
+        Assert.Equal(0, code);
+        var cfg = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(60, cfg.GetProperty("rounds").GetProperty("value").GetInt32());
+        Assert.Equal(0, cfg.GetProperty("checkpointEvery").GetProperty("value").GetInt32());
+        Assert.Equal(16, cfg.GetProperty("windowLength").GetProperty("value").GetInt32());
+        Assert.Equal(small, cfg.GetProperty("windowLength").GetProperty("source").GetString());
+    }
 }
