@@ -123,7 +123,7 @@ internal static partial class Commands
         t.AppendLine(c, $"model           {path} (format {ModelFile.FormatVersionOf(m)}, {integrity})");
         t.AppendLine(c, $"model id        {m.ModelId}");
         t.AppendLine(c, $"shape           {m.Model.Channels} channels, window {m.Model.WindowLength}, hidden {m.Model.HiddenSize}, latent {m.Model.LatentSize}");
-        t.AppendLine(c, $"threshold       {m.Threshold.Value:G6} ({m.Threshold.Method}, fitted on {m.Threshold.FittedOnSteps:N0} training-period steps; score rule {m.Threshold.ScoreRule})");
+        t.AppendLine(c, $"threshold       {m.Threshold.Value:G6} ({m.Threshold.Method}, fitted on {m.Threshold.FittedOnSteps:N0} training-period steps; score rule {Kebab(m.Threshold.ScoreRule)})");
         if (m.Threshold.PerSeries is { Count: > 0 } own)
         {
             t.AppendLine(c, $"per series      {own.Count:N0} series have their own threshold, {own.Values.Min():G6} to {own.Values.Max():G6}; other series use the one above (--json lists them)");
@@ -135,7 +135,7 @@ internal static partial class Commands
         {
             t.AppendLine(c, $"training config {string.Join(", ", cfg.EnumerateObject().Select(o => $"{o.Name}={o.Value.GetRawText()}"))}");
         }
-        t.AppendLine(c, $"normaliser      {m.Normaliser.Kind} per channel (fitted on training rows):");
+        t.AppendLine(c, $"normaliser      {Kebab(m.Normaliser.Kind.ToString())} per channel (fitted on training rows):");
         int w = Math.Max(8, m.Normaliser.Channels.Max(ch => ch.Length));
         // Reconstruction-probability models also show each channel's fitted residual variance (normalised units).
         var variance = m.Threshold.ChannelVariance;

@@ -22,6 +22,9 @@ public sealed class InspectTests
         Assert.Contains("42,536 in 14 tensors", stdout);
         Assert.Contains("enc.weight_ih_l0  256x8", stdout);
         Assert.Contains("percentile:99.9", stdout);
+        // Settings are spelled as the command line and conf/train.json spell them, not as C# enum names.
+        Assert.Contains("score rule covering-mean)", stdout);
+        Assert.Contains("normaliser      z-score per channel", stdout);
         Assert.Contains("seed 42, 3 rounds, 2 workers", stdout);
         Assert.Contains("fingerprint", stdout);
         for (int c = 1; c <= 8; c++)
