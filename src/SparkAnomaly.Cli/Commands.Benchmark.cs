@@ -40,6 +40,7 @@ internal static partial class Commands
         var klWeight = new Option<double?>("--kl-weight") { Description = $"KL weight β (default {defaults.KlWeight})." };
         var trainingOnly = new Option<bool>("--training-parts-only") { Description = "Model selection: train and score the training parts only and print the held-out validation error; no test row is used." };
         var channels = new Option<string?>("--channels") { Description = "Comma-separated channels to use (default: all eight)." };
+        var excludeChannels = new Option<string?>("--exclude-channels") { Description = "Comma-separated channels to leave out of the eight (quote a name with spaces: --exclude-channels \"Volume Flow RateRMS\"). Not with --channels." };
         var maxFiles = new Option<int?>("--max-files") { Description = "Run only the first N of the 34 files." };
         var detrend = new Option<string?>("--detrend") { Description = $"Causal detrending of the slow channels before the normaliser: none, diff or ma:W (subtract the mean of the previous W rows) (default {defaults.Detrend})." };
         var detrendChannels = new Option<string?>("--detrend-channels") { Description = $"Comma-separated channels --detrend applies to (default {string.Join(",", defaults.DetrendChannels)})." };
@@ -50,7 +51,7 @@ internal static partial class Commands
         finalFit.AcceptOnlyFromAmong("fit-rows", "all-training-rows");
         var ensemble = new Option<int?>("--ensemble") { Description = $"Models per fit (seeds --seed, --seed + 1, …), whose channel errors are averaged (default {defaults.Ensemble})." };
         var cmd = new Command("skab", "SKAB (Skoltech Anomaly Benchmark) with its published protocol: one model per file fitted on the first 400 rows, tested on the rest, TP/FP/FN/TN summed over the 34 test parts; prints our row beside the leaderboard. Example: sparkanomaly benchmark skab --data ../shared/data/skab --out skab-run");
-        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, maxFiles, detrend, detrendChannels, weighting, crossFit, persistence, finalFit, ensemble })
+        foreach (var o in new Option[] { data, outDir, quick, window, epochs, workers, threshold, validation, scoreRule, minDuration, mergeGap, seed, learningRate, klWeight, trainingOnly, channels, excludeChannels, maxFiles, detrend, detrendChannels, weighting, crossFit, persistence, finalFit, ensemble })
         {
             cmd.Options.Add(o);
         }
@@ -84,6 +85,7 @@ internal static partial class Commands
                 Ensemble = p.GetValue(ensemble) ?? o.Ensemble,
                 FinalFit = p.GetValue(finalFit) is string ff ? Enum.Parse<SkabFinalFit>(ff.Replace("-", ""), ignoreCase: true) : o.FinalFit,
                 Channels = p.GetValue(channels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.Channels,
+                ExcludeChannels = p.GetValue(excludeChannels)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? o.ExcludeChannels,
             };
             o.Validate();
             // Claim the output directory before the long run, so a bad --out fails in a second, not in ten minutes.
@@ -139,7 +141,7 @@ internal static partial class Commands
         settings = new
         {
             window = result.Options.WindowLength, hidden = result.Options.HiddenSize, latent = result.Options.LatentSize, epochs = result.Options.Epochs,
-            workers = result.Options.Workers, channels = result.Options.Channels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
+            workers = result.Options.Workers, channels = result.Options.Channels, excludeChannels = result.Options.ExcludeChannels, learningRate = result.Options.LearningRate, klWeight = result.Options.KlWeight, threshold = result.Options.Threshold, validationRows = result.Options.ValidationRows,
             scoreRule = result.Options.ScoreRule.ToString(), detrend = result.Options.Detrend, detrendChannels = result.Options.DetrendChannels, channelWeighting = result.Options.ChannelWeighting.ToString(), crossFitFolds = result.Options.CrossFitFolds, finalFit = Kebab(result.Options.FinalFit.ToString()), ensemble = result.Options.Ensemble, minDuration = result.Options.Filter.MinDuration, mergeGap = result.Options.Filter.MergeGap, persistence = result.Options.Filter.Persistence, seed = result.Options.Seed,
         },
         evaluation = EvaluationJson(result.Report),

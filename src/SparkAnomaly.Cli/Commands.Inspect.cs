@@ -31,6 +31,7 @@ internal static partial class Commands
             cmd.Options.Add(o);
         }
         data.AddTo(cmd);
+        data.SplitColumn.Description = "With --data: train/test split column (default split; optional). The plan counts the windows train would train on: rows with split=test are left out of them, as train leaves them out.";
         cmd.Options.Add(json);
         cmd.Options.Add(quiet);
         cmd.SetAction(p =>
@@ -60,6 +61,10 @@ internal static partial class Commands
             if (p.GetValue(workers) is not null || p.GetValue(window) is not null || p.GetValue(repartition) is not null)
             {
                 throw new SparkAnomalyException("--workers, --window and --repartition go with --data PATH (the shard plan), not with a FILE.");
+            }
+            if (p.GetValue(data.Channels) is not null || p.GetValue(data.ExcludeChannels) is not null)
+            {
+                throw new SparkAnomalyException("--channels and --exclude-channels go with --data PATH (the channels train would use); a model's channels are fixed, and a scores file's are those of its model.");
             }
             // A data file passed as FILE is the likely mistake: say how to inspect it.
             string dataHint = $"If it is input data, 'sparkanomaly inspect --data {path}' shows its series, rows and channels and how train would split it.";

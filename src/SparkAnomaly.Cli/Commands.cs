@@ -48,6 +48,7 @@ internal static partial class Commands
         public readonly Option<string?> SeriesColumn = new("--series-column") { Description = "Column that names the series (default series_id; absent = one series)." };
         public readonly Option<string?> TimeColumn = new("--time-column") { Description = "Timestamp column (default timestamp; absent = row order)." };
         public readonly Option<string?> Channels = new("--channels") { Description = "Comma-separated channel columns (default: every numeric column)." };
+        public readonly Option<string?> ExcludeChannels = new("--exclude-channels") { Description = "Comma-separated numeric columns to leave out of the channels; every other numeric column is one (quote a name with spaces: --exclude-channels \"Volume Flow RateRMS\"). Not with --channels." };
         public readonly Option<string?> LabelColumn = new("--label-column") { Description = "0/1 label column (default label; optional)." };
         public readonly Option<string?> SplitColumn = new("--split-column") { Description = "train/test split column (default split; optional). Rows with split=test are never trained on." };
         public readonly Option<string?> Delimiter = new("--delimiter") { Description = "CSV delimiter (default: detected from the header)." };
@@ -60,11 +61,18 @@ internal static partial class Commands
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { SeriesColumn, TimeColumn, Channels, LabelColumn, SplitColumn, Delimiter, Missing })
+            foreach (var o in new Option[] { SeriesColumn, TimeColumn, Channels, ExcludeChannels, LabelColumn, SplitColumn, Delimiter, Missing })
             {
                 c.Options.Add(o);
             }
         }
+
+        /// <summary>The one-character delimiter of --delimiter ('tab' or \t for a tab), or null when it is not given.</summary>
+        public char? DelimiterChar(ParseResult p) => p.GetValue(Delimiter) is string d
+            ? d switch { "\\t" or "tab" => '\t', { Length: 1 } => d[0], _ => throw new SparkAnomalyException($"--delimiter '{d}' must be one character (or 'tab').") }
+            : null;
+
+        private static IReadOnlyList<string> List(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
         public ReadOptions Read(ParseResult p)
         {
@@ -79,7 +87,11 @@ internal static partial class Commands
             }
             if (p.GetValue(Channels) is string ch)
             {
-                o = o with { Channels = ch.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) };
+                o = o with { Channels = List(ch) };
+            }
+            if (p.GetValue(ExcludeChannels) is string ex)
+            {
+                o = o with { ExcludeChannels = List(ex) };
             }
             if (p.GetValue(LabelColumn) is string l)
             {
@@ -89,9 +101,9 @@ internal static partial class Commands
             {
                 o = o with { SplitColumn = sp };
             }
-            if (p.GetValue(Delimiter) is string d)
+            if (DelimiterChar(p) is char d)
             {
-                o = o with { Delimiter = d switch { "\\t" or "tab" => '\t', { Length: 1 } => d[0], _ => throw new SparkAnomalyException($"--delimiter '{d}' must be one character (or 'tab').") } };
+                o = o with { Delimiter = d };
             }
             if (p.GetValue(Missing) is string m)
             {
@@ -368,6 +380,9 @@ internal static partial class Commands
             cmd.Options.Add(o);
         }
         data.AddTo(cmd);
+        // The model fixes the channels: --exclude-channels is not offered (hidden from --help) and refused, naming them.
+        data.ExcludeChannels.Hidden = true;
+        data.SplitColumn.Description = "train/test split column (default split; optional). Scoring scores every row; the split is copied to scores.parquet, where evaluation leaves split=train rows out (the threshold was fitted on them).";
         alarms.AddTo(cmd);
         common.AddTo(cmd);
         cmd.SetAction(p =>
@@ -375,6 +390,11 @@ internal static partial class Commands
             var ui = new Reporter(stdout, stderr, p.GetValue(common.Quiet), p.GetValue(common.Json));
             var filter = alarms.Filter(p);
             var model = ModelFile.Load(p.GetValue(modelPath)!);
+            if (p.GetValue(data.ExcludeChannels) is not null)
+            {
+                throw new SparkAnomalyException(
+                    $"score uses the channels the model was trained on ({string.Join(", ", model.Normaliser.Channels)}), so --exclude-channels does not apply. Leave it out; to leave a column out of the model, pass --exclude-channels to train.");
+            }
             var read = data.Read(p);
             if (read.Channels is null)
             {

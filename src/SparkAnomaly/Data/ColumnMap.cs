@@ -70,9 +70,10 @@ internal sealed class ColumnMap
             var picked = new List<int>();
             var skipped = new List<string>();
             var unnamed = new List<int>();
+            var excluded = Excluded(file, names, options, roles, series, time, label, split, i => i < partitionStart && !roles.Contains(i) && !string.IsNullOrWhiteSpace(names[i]) && isNumeric(i));
             for (int i = 0; i < partitionStart; i++)
             {
-                if (roles.Contains(i))
+                if (roles.Contains(i) || excluded.Contains(i))
                 {
                     continue;
                 }
@@ -89,6 +90,11 @@ internal sealed class ColumnMap
                 {
                     skipped.Add(names[i]);
                 }
+            }
+            if (picked.Count == 0 && excluded.Count > 0)
+            {
+                throw new SparkAnomalyException(
+                    $"'{file}': no channel is left: --exclude-channels leaves out {string.Join(", ", excluded.Order().Select(i => $"'{names[i]}'"))}, and no other column is numeric (found: {string.Join(", ", names)}). Leave at least one numeric column in.");
             }
             if (picked.Count == 0)
             {
@@ -143,6 +149,37 @@ internal sealed class ColumnMap
         ctx.HasLabelColumn |= label >= 0;
         ctx.HasSplitColumn |= split >= 0;
         return new ColumnMap(channels) { Series = series, Time = time, Label = label, Split = split };
+    }
+
+    /// <summary>
+    /// The columns <see cref="ReadOptions.ExcludeChannels"/> names, by index. A name that is not a column, or that is
+    /// the series, time, label or split column, is refused naming the columns that would be channels.
+    /// </summary>
+    private static HashSet<int> Excluded(string file, IReadOnlyList<string> names, ReadOptions options, HashSet<int> roles, int series, int time, int label, int split, Func<int, bool> candidate)
+    {
+        var result = new HashSet<int>();
+        if (options.ExcludeChannels is null)
+        {
+            return result;
+        }
+        string Channels() => string.Join(", ", Enumerable.Range(0, names.Count).Where(candidate).Select(i => $"'{names[i]}'"));
+        foreach (string name in options.ExcludeChannels)
+        {
+            int i = Find(file, names, name);
+            if (i < 0)
+            {
+                throw new SparkAnomalyException(
+                    $"'{file}': --exclude-channels names '{name}', which is not a column. The channels to choose from are {Channels()} (all columns: {string.Join(", ", names)}). Pass names from these, exactly as written, with quotes around a name that has spaces.");
+            }
+            if (roles.Contains(i))
+            {
+                string role = i == series ? "series" : i == time ? "time" : i == label ? "label" : "split";
+                throw new SparkAnomalyException(
+                    $"'{file}': --exclude-channels names '{names[i]}', the {role} column, which is never a channel. Leave it out of --exclude-channels; the channels to choose from are {Channels()}.");
+            }
+            result.Add(i);
+        }
+        return result;
     }
 
     private static int Optional(string file, IReadOnlyList<string> names, string? wanted, string defaultName, string flag)

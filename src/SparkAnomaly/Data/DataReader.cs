@@ -67,6 +67,26 @@ public static class DataReader
                 }
             }
         }
+        if (options.ExcludeChannels is not null)
+        {
+            if (options.Channels is not null)
+            {
+                throw new SparkAnomalyException(
+                    "--channels and --exclude-channels both choose the channels; pass one of them: --channels lists the columns to use, --exclude-channels the numeric columns to leave out.");
+            }
+            if (options.ExcludeChannels.Count == 0)
+            {
+                throw new SparkAnomalyException("The --exclude-channels list is empty. Name the columns to leave out, e.g. --exclude-channels \"Volume Flow RateRMS\",Current, or leave the option out.");
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var c in options.ExcludeChannels)
+            {
+                if (string.IsNullOrWhiteSpace(c) || !seen.Add(c))
+                {
+                    throw new SparkAnomalyException($"Column '{c}' is empty or listed twice in --exclude-channels. Give each column once.");
+                }
+            }
+        }
         if (string.IsNullOrEmpty(options.TimeColumn) || string.IsNullOrEmpty(options.LabelColumn) || string.IsNullOrEmpty(options.SplitColumn))
         {
             throw new SparkAnomalyException("The time, label and split column names must not be empty. Pass a column name to --time-column, --label-column or --split-column.");

@@ -56,6 +56,12 @@ public sealed record ReadOptions
     public IReadOnlyList<string>? Channels { get; init; }
 
     /// <summary>
+    /// Columns to leave out of the channels chosen automatically (every numeric column that is not series, time,
+    /// label or split); null leaves none out. Each must be a column of the file. Not together with <see cref="Channels"/>.
+    /// </summary>
+    public IReadOnlyList<string>? ExcludeChannels { get; init; }
+
+    /// <summary>
     /// Where <see cref="Channels"/> came from when the user did not list them, e.g. <c>model 'run1/model.parquet'</c>:
     /// a missing column is then reported as a channel the model needs, not as a bad --channels.
     /// </summary>

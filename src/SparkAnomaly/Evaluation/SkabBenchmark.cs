@@ -126,6 +126,9 @@ public sealed record SkabOptions
     /// <summary>Channels to use (null: all eight).</summary>
     public IReadOnlyList<string>? Channels { get; init; }
 
+    /// <summary>Channels to leave out of the eight (null: none); not together with <see cref="Channels"/>.</summary>
+    public IReadOnlyList<string>? ExcludeChannels { get; init; }
+
     /// <summary>Run only the first this many files (null: all 34), e.g. for a smoke test.</summary>
     public int? MaxFiles { get; init; }
 
@@ -152,6 +155,10 @@ public sealed record SkabOptions
         if (Ensemble is < 1 or > 100)
         {
             throw new SparkAnomalyException($"ensemble is {Ensemble}; it must be between 1 and 100 models per fit.");
+        }
+        if (Channels is not null && ExcludeChannels is not null)
+        {
+            throw new SparkAnomalyException("--channels and --exclude-channels both choose the channels; pass one of them: --channels lists the channels to use, --exclude-channels the ones to leave out.");
         }
         if (MaxFiles is < 1)
         {
@@ -250,11 +257,15 @@ public static class SkabBenchmark
         {
             throw new SparkAnomalyException($"SKAB data not found: '{tidy}' does not exist. Pass --data with the folder holding SKAB's tidy.csv (../shared/data/skab from the repository root).");
         }
-        var set = DataReader.Read(tidy, new ReadOptions { Channels = options.Channels });
+        var set = DataReader.Read(tidy, new ReadOptions { Channels = options.Channels, ExcludeChannels = options.ExcludeChannels });
         // Causal per series: the transformed training part is the transform of the training rows alone.
         // With all channels, every detrend channel must exist (a typo fails); with a --channels selection, detrend
-        // channels left out of it are skipped (the progress line names the ones transformed).
-        var detrend = Data.Preprocessing.Detrend.Parse(options.Detrend, options.Channels is null ? options.DetrendChannels : options.DetrendChannels.Where(set.ChannelNames.Contains).ToList());
+        // channels left out of it are skipped (the progress line names the ones transformed); with --exclude-channels,
+        // the excluded ones are skipped and any other must exist.
+        var detrendChannels = options.Channels is not null ? options.DetrendChannels.Where(set.ChannelNames.Contains).ToList()
+            : options.ExcludeChannels is { } excluded ? options.DetrendChannels.Where(c => !excluded.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList()
+            : options.DetrendChannels;
+        var detrend = Data.Preprocessing.Detrend.Parse(options.Detrend, detrendChannels);
         if (detrend is { Channels.Count: 0 })
         {
             detrend = null;
