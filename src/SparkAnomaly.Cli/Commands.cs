@@ -154,7 +154,7 @@ internal static partial class Commands
         public readonly Option<string?> ThresholdScope = new("--threshold-scope") { Description = "global (default): one threshold; per-series: each series its own, fitted on its training rows." };
         public readonly Option<string?> ScoreRule = new("--score-rule") { Description = "How windows are scored and mapped to steps: covering-mean (default), last-step (causal), reconstruction-probability (An & Cho 2015, with a fitted variance per channel) or reconstruction-probability-last-step (the same, causal)." };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
-        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
+        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint, with its settings; add --rounds or --epochs to train a finished run further." };
         public readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration, with where each value came from, and exit." };
         public readonly Option<string[]> InjectFault = new("--inject-fault") { Description = "Fault injection for drills: worker:round[:throw|nan|wrong-shape|duplicate[:times]]. Repeatable.", AllowMultipleArgumentsPerToken = false };
 
