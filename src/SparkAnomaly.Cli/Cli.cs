@@ -20,7 +20,13 @@ public static class Cli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            string command = string.Join(' ', parse.CommandResult.Command.Name == root.Name ? new[] { "sparkanomaly" } : new[] { "sparkanomaly", parse.CommandResult.Command.Name });
+            // The full path of the command, e.g. 'sparkanomaly benchmark skab'.
+            var path = new List<string>();
+            for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                path.Insert(0, r.Command.Name);
+            }
+            string command = string.Join(' ', path);
             // Name an unknown word ("sparkanomaly frobnicate") rather than the missing command it displaced.
             var error = parse.UnmatchedTokens.Count > 0 ? parse.Errors.FirstOrDefault(e => e.Message.Contains(parse.UnmatchedTokens[0], StringComparison.Ordinal)) ?? parse.Errors[0] : parse.Errors[0];
             string? option = error.SymbolResult switch

@@ -13,9 +13,21 @@ namespace SparkAnomaly.Cli;
 /// <summary>Builds the command tree. Each command binds through its Option instances, never by name.</summary>
 internal static partial class Commands
 {
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    /// <summary>The command's name in usage lines and messages, however it is launched (the installed tool's command).</summary>
+    public const string CommandName = "sparkanomaly";
+
+    /// <summary>
+    /// The root command. Not a <see cref="RootCommand"/>: that one takes its name from the entry assembly, so help would
+    /// say 'SparkAnomaly.Cli' (dotnet run, the dll, and the installed tool alike, whose command is sparkanomaly) or
+    /// 'testhost'. A plain command named <see cref="CommandName"/> with RootCommand's --help and --version parses the same.
+    /// </summary>
+    public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it. Example: sparkanomaly demo --out demo-out");
+        var root = new Command(CommandName, "SparkAnomaly: train an LSTM-VAE for multivariate time-series anomaly detection with parameter averaging across workers, and score data with it. Example: sparkanomaly demo --out demo-out")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(Demo(stdout, stderr));
         root.Subcommands.Add(Generate(stdout, stderr));
         root.Subcommands.Add(Train(stdout, stderr));
@@ -154,7 +166,7 @@ internal static partial class Commands
         public readonly Option<string?> ThresholdScope = new("--threshold-scope") { Description = "global (default): one threshold; per-series: each series its own, fitted on its training rows." };
         public readonly Option<string?> ScoreRule = new("--score-rule") { Description = "How windows are scored and mapped to steps: covering-mean (default), last-step (causal), reconstruction-probability (An & Cho 2015, with a fitted variance per channel) or reconstruction-probability-last-step (the same, causal)." };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N rounds (default 10; 0 = at the end only)." };
-        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint." };
+        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the output directory's last complete checkpoint, with its settings; add --rounds or --epochs to train a finished run further." };
         public readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration, with where each value came from, and exit." };
         public readonly Option<string[]> InjectFault = new("--inject-fault") { Description = "Fault injection for drills: worker:round[:throw|nan|wrong-shape|duplicate[:times]]. Repeatable.", AllowMultipleArgumentsPerToken = false };
 

@@ -124,7 +124,7 @@ internal sealed class Reporter
             resumedFromRound = run.Outcome.ResumedFromRound,
             workers = run.Model.Provenance.Workers,
             trainingWindows = run.TrainingWindows,
-            finalLoss = rounds.Count > 0 ? rounds[^1].Loss : double.NaN,
+            finalLoss = run.Model.Provenance.FinalLoss,
             windowsPerSecond,
             roundOverheadShare = rounds.Count > 0 ? rounds.Sum(r => r.TotalMs - r.FitMs) / rounds.Sum(r => r.TotalMs) : 0,
             threshold = run.Model.Threshold.Value,
@@ -142,8 +142,10 @@ internal sealed class Reporter
         _out.WriteLine(string.Create(c, $"rounds          {summary.rounds} ({summary.workers} workers, {summary.trainingWindows:N0} training windows{resumed})"));
         if (rounds.Count == 0)
         {
-            // A resume of a run whose checkpoint already holds every round trains nothing: no loss or rate to show.
-            _out.WriteLine(string.Create(c, $"final loss      - (no round trained in this run: the checkpoint already held all {summary.rounds} rounds)"));
+            // A resume of a run whose checkpoint already holds every round trains nothing: no rate to show, and the loss is
+            // the checkpoint's (unknown in a checkpoint written before it held one).
+            string loss = double.IsFinite(summary.finalLoss) ? summary.finalLoss.ToString("F4", c) : "-";
+            _out.WriteLine(string.Create(c, $"final loss      {loss} (no round trained in this run: the checkpoint already held all {summary.rounds} rounds)"));
         }
         else
         {

@@ -115,7 +115,8 @@ public static class Detector
             Rounds = outcome.TotalRounds,
             Workers = config.Workers,
             TrainingWindows = trainingWindows,
-            FinalLoss = outcome.Rounds.Count > 0 ? outcome.Rounds[^1].Loss : double.NaN,
+            // A resume whose checkpoint already held every round trains none: the loss is the checkpoint's (NaN from a version 2 one).
+            FinalLoss = outcome.Rounds.Count > 0 ? outcome.Rounds[^1].Loss : outcome.State.LastRoundLoss,
             CreatedUtc = DateTime.UtcNow.ToString("O"),
             ConfigJson = config.ToJson(),
         };

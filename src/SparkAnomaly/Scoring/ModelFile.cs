@@ -50,8 +50,8 @@ public static class ModelFile
     public const long MaxParameters = 64L * 1024 * 1024;
 
     /// <summary>
-    /// Metadata JSON options: a run resumed from its final checkpoint trains no round and has no final
-    /// loss (NaN), which plain JSON cannot hold, so NaN and ±Infinity are written and read as named literals.
+    /// Metadata JSON options: a run resumed from a final checkpoint of format version 2 (which kept no loss) trains no
+    /// round and has no final loss (NaN), which plain JSON cannot hold, so NaN and ±Infinity are written and read as named literals.
     /// </summary>
     internal static readonly JsonSerializerOptions MetadataJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 

@@ -7,10 +7,17 @@ namespace SparkAnomaly.Training;
 /// belong to, in one binary file written to a temporary name, flushed and renamed, so a crash at any
 /// moment leaves the previous complete checkpoint or the new one, never a torn file. A checkpoint also
 /// names the data it was trained on (a fingerprint), so a resume on other data is refused.
+/// A resume may change the length of training (<see cref="TrainingConfig.LengthFields"/>), not what a round computes.
 /// </summary>
 public static class Checkpoint
 {
-    private const ushort Version = 2;
+    /// <summary>
+    /// 3: version 2 followed by the loss of the last completed round (so a model written from a checkpoint that already
+    /// holds every round still records its final loss). Version 2 files are still read; their loss is unknown (NaN).
+    /// </summary>
+    private const ushort Version = 3;
+
+    private const ushort OldestReadable = 2;
 
     public static void Write(string path, TrainingConfig config, ModelConfig model, ulong configHash, TrainingState state, string dataFingerprint = "")
     {
@@ -31,6 +38,7 @@ public static class Checkpoint
         w.I64(state.Updater.Step);
         w.Floats(state.Updater.FirstMoment);
         w.Floats(state.Updater.SecondMoment);
+        w.F64(state.LastRoundLoss);
         byte[] bytes = w.Finish();
         AtomicFile.Write(path, stream =>
         {
@@ -49,7 +57,7 @@ public static class Checkpoint
     public static TrainingConfig ReadConfig(string path)
     {
         var r = new WorkerPayload.PayloadReader(ReadBytes(path), $"checkpoint '{path}'");
-        r.Expect("SACK"u8, Version);
+        r.ExpectVersion("SACK"u8, OldestReadable, Version);
         r.U64();
         return TrainingConfig.FromJson(r.Str(), path);
     }
@@ -69,15 +77,24 @@ public static class Checkpoint
     public static TrainingState Read(string path, TrainingConfig config, ModelConfig model, ulong configHash, string dataFingerprint = "")
     {
         var r = new WorkerPayload.PayloadReader(ReadBytes(path), $"checkpoint '{path}'");
-        r.Expect("SACK"u8, Version);
+        ushort version = r.ExpectVersion("SACK"u8, OldestReadable, Version);
         ulong hash = r.U64();
         var saved = TrainingConfig.FromJson(r.Str(), path);
         string savedModel = r.Str();
         if (hash != configHash)
         {
-            var diffs = config.DiffersFrom(saved);
-            string what = diffs.Count > 0 ? string.Join("; ", diffs) : $"model {savedModel} -> {System.Text.Json.JsonSerializer.Serialize(model)}";
-            throw new SparkAnomalyException($"checkpoint '{path}' was written with another configuration ({what}). Resume with the original settings, or start afresh without --resume.");
+            // The stored hash covers rounds and epochs too; a resume may lengthen (or shorten, down to the rounds already
+            // done: the master checks that) the run, so only the other result-defining fields and the model must match.
+            var diffs = config.DiffersFrom(saved, ignoreLength: true);
+            string currentModel = System.Text.Json.JsonSerializer.Serialize(model);
+            if (diffs.Count > 0 || savedModel != currentModel)
+            {
+                string what = diffs.Count > 0 ? string.Join("; ", diffs) : $"model {savedModel} -> {currentModel}";
+                throw new SparkAnomalyException($"checkpoint '{path}' was written with another configuration ({what}). "
+                    + "A resume may change only the length of training (rounds or epochs, to at least the rounds the checkpoint holds) "
+                    + "and settings that do not change the model (device, threads, checkpointEvery, threshold, thresholdScope, scoreRule). "
+                    + "Resume with the original settings, or start afresh without --resume.");
+            }
         }
         string savedData = r.Str();
         if (dataFingerprint.Length > 0 && savedData.Length > 0 && savedData != dataFingerprint)
@@ -97,7 +114,8 @@ public static class Checkpoint
         }
         var parameters = r.Floats();
         var updater = new UpdaterState(r.I64(), r.Floats(), r.Floats());
-        return new TrainingState(rounds, parameters, updater, cursors);
+        double lastLoss = version >= 3 ? r.F64() : double.NaN;
+        return new TrainingState(rounds, parameters, updater, cursors, lastLoss);
     }
 }
 

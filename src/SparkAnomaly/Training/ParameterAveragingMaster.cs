@@ -4,7 +4,12 @@ using SparkAnomaly.Model;
 namespace SparkAnomaly.Training;
 
 /// <summary>Where training stands after a number of completed rounds: all a resume needs.</summary>
-public sealed record TrainingState(int CompletedRounds, float[] Parameters, UpdaterState Updater, long[] Cursors);
+/// <param name="CompletedRounds">Rounds averaged so far.</param>
+/// <param name="Parameters">The global parameters after them.</param>
+/// <param name="Updater">The (averaged) Adam state after them; empty for SGD.</param>
+/// <param name="Cursors">Per worker, the next minibatch of its shard (0-based over the whole run).</param>
+/// <param name="LastRoundLoss">Mean loss of the last completed round (NaN before the first, or read from a version 2 checkpoint).</param>
+public sealed record TrainingState(int CompletedRounds, float[] Parameters, UpdaterState Updater, long[] Cursors, double LastRoundLoss = double.NaN);
 
 /// <summary>Statistics of one averaging round (DL4J's collectTrainingStats, per phase).</summary>
 public sealed record RoundStats
@@ -163,6 +168,19 @@ public sealed class ParameterAveragingMaster
             {
                 throw new SparkAnomalyException($"checkpoint '{path}' was written by {state.Cursors.Length} workers; this run has {_cluster.Workers}. Resume with --workers {state.Cursors.Length}.");
             }
+            if (state.CompletedRounds > TotalRounds)
+            {
+                string asked = _config.Epochs is double epochs
+                    ? $"epochs {epochs.ToString(System.Globalization.CultureInfo.InvariantCulture)} means {TotalRounds} {(TotalRounds == 1 ? "round" : "rounds")} on this data"
+                    : $"rounds is {TotalRounds}";
+                // Rounded up, so that the epochs named give at least the rounds already done.
+                double minEpochs = Math.Ceiling(state.CompletedRounds * EpochsPerRound * 1000) / 1000;
+                string instead = _config.Epochs is null
+                    ? $"--rounds {state.CompletedRounds} or more"
+                    : $"--epochs {minEpochs.ToString(System.Globalization.CultureInfo.InvariantCulture)} or more (or --rounds {state.CompletedRounds} or more)";
+                throw new SparkAnomalyException($"checkpoint '{path}' already holds {state.CompletedRounds} rounds, and {asked}: a resume continues a run, it cannot take rounds back. "
+                    + $"Resume with {instead}, or start afresh without --resume (with --overwrite).");
+            }
             resumedFrom = state.CompletedRounds;
             return state;
         }
@@ -263,7 +281,7 @@ public sealed class ParameterAveragingMaster
             DuplicatesIgnored = duplicates,
         };
         var cursors = done.Select(r => r.BatchCursor).ToArray();
-        return (new TrainingState(round + 1, parameters, updater, cursors), stats);
+        return (new TrainingState(round + 1, parameters, updater, cursors, stats.Loss), stats);
     }
 
     private (WorkerResult?, string?) Validate(TaskOutcome outcome, int round, int parameterCount)

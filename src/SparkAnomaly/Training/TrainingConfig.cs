@@ -243,12 +243,25 @@ public sealed record TrainingConfig
     /// </summary>
     public ulong ResultHash() => Hashing.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(ResultDefiningJson()));
 
+    /// <summary>
+    /// Result-defining fields a resume may change: the length of training. Nothing in a round depends on how many
+    /// rounds follow it (β warm-up, batch order, noise seeds and the learning rate depend on the round and the data
+    /// cursors only), so a run continued to more rounds is the run that was asked for that many from the start.
+    /// </summary>
+    public static IReadOnlyList<string> LengthFields { get; } = ["rounds", "epochs"];
+
     /// <summary>Field-by-field differences in the result-defining fields, for resume messages.</summary>
-    public IReadOnlyList<string> DiffersFrom(TrainingConfig other)
+    /// <param name="other">The configuration this one is compared with (shown on the left of each "a -> b").</param>
+    /// <param name="ignoreLength">Leave out <see cref="LengthFields"/>: the differences that forbid a resume.</param>
+    public IReadOnlyList<string> DiffersFrom(TrainingConfig other, bool ignoreLength = false)
     {
         var diffs = new List<string>();
         foreach (var p in ResultDefiningProperties())
         {
+            if (ignoreLength && LengthFields.Contains(JsonNamingPolicy.CamelCase.ConvertName(p.Name)))
+            {
+                continue;
+            }
             var a = JsonSerializer.Serialize(p.GetValue(this), s_json);
             var b = JsonSerializer.Serialize(p.GetValue(other), s_json);
             if (a != b)

@@ -318,6 +318,21 @@ public static class WorkerPayload
             }
         }
 
+        /// <summary>Checks the magic and a version from <paramref name="oldest"/> to <paramref name="newest"/>, and returns the version.</summary>
+        public ushort ExpectVersion(ReadOnlySpan<byte> magic, ushort oldest, ushort newest)
+        {
+            if (!Take(magic.Length).SequenceEqual(magic))
+            {
+                throw new SparkAnomalyException($"{_what} does not start with '{Encoding.ASCII.GetString(magic)}': it is not this kind of payload.");
+            }
+            ushort version = U16();
+            if (version < oldest || version > newest)
+            {
+                throw new SparkAnomalyException($"{_what} has format version {version}; this build reads versions {oldest} to {newest}. Use the SparkAnomaly version that wrote it, or start afresh.");
+            }
+            return version;
+        }
+
         private ReadOnlySpan<byte> Take(int n)
         {
             if (n < 0 || _pos + n > _data.Length)

@@ -52,6 +52,17 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void DiffersFrom_IgnoringLength_LeavesOutRoundsAndEpochsOnly()
+    {
+        var a = new TrainingConfig();
+        var longer = a with { Rounds = 80, Epochs = 3, Seed = 7 };
+
+        Assert.Equal(["epochs: null -> 3", "rounds: 40 -> 80", "seed: 42 -> 7"], longer.DiffersFrom(a));
+        Assert.Equal(["seed: 42 -> 7"], longer.DiffersFrom(a, ignoreLength: true));
+        Assert.Empty((a with { Rounds = 80, Device = "cpu" }).DiffersFrom(a, ignoreLength: true));
+    }
+
+    [Fact]
     public void ResultHash_OfConfigsWithoutNewerFields_IsTheOneEarlierVersionsWroteIntoCheckpoints()
     {
         // Printed by the library at commit 5d6e8a4 (before calibrationRows existed): a checkpoint written then must

@@ -28,6 +28,8 @@ public sealed class ToolPackageTests
         var help = Run(exe, new[] { "--help" }, TimeSpan.FromMinutes(1));
         Assert.True(help.Code == 0, help.Output);
         Assert.Contains("inspect", help.Output);
+        Assert.Contains("sparkanomaly [command] [options]", help.Output);   // the tool's command, not the assembly's name
+        Assert.DoesNotContain("SparkAnomaly.Cli [", help.Output);
         string data = Path.Combine(dir.Path, "data");
         Assert.Equal(0, Run(exe, new[] { "generate", "--out", data, "--healthy", "2", "--faulty", "0", "--length", "200", "--quiet" }, TimeSpan.FromMinutes(1)).Code);
         string run = Path.Combine(dir.Path, "run");
